@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: MIT
+# wiresocket: `make` builds build/{ws,wsd,wsup,wsdown}; `make check` runs every test.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+CLANG ?= clang
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS += -D_GNU_SOURCE -Isrc
+LIBS := -lsodium -lb2 -lmnl -linih -lpthread
+TEST_LIBS := -lcunit -ljansson
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+
+B := build
+LIB_SRC := $(sort $(wildcard src/*.c))
+LIB_HDR := $(wildcard src/*.h)
+TEST_SRC := $(sort $(wildcard tests/*.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
+PROGS := $(foreach p,ws wsd wsup,$(if $(wildcard cmd/$(p)/*.c),$(B)/$(p)))
+MANS := $(wildcard man/*.[0-9])
+
+lib_objs = $(patsubst src/%.c,$(1)/obj/src/%.o,$(LIB_SRC))
+
+.PHONY: all check unit unit-asan fuzz fuzz-smoke vectors-match man-lint netns bench bench-smoke \
+	deps demo install clean
+.SUFFIXES:
+
+all: $(B)/libwiresocket.a $(PROGS) $(if $(PROGS),$(if $(filter %/wsup,$(PROGS)),$(B)/wsdown)) $(TOOLS)
+
+# --- objects: one rule per flavour ------------------------------------------------
+$(B)/obj/%.o: %.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+
+$(B)/asan/obj/%.o: %.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ASAN_FLAGS) $(WARN) -c -o $@ $<
+
+$(B)/fuzzobj/%.o: %.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -c -o $@ $<
+
+$(B)/libwiresocket.a: $(call lib_objs,$(B))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/asan/libwiresocket.a: $(call lib_objs,$(B)/asan)
+	@rm -f $@
+	ar rcs $@ $^
+
+# --- programs --------------------------------------------------------------------
+define prog_rule
+$(B)/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard cmd/$(1)/*.c)) $(B)/libwiresocket.a
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach p,ws wsd wsup,$(eval $(call prog_rule,$(p))))
+
+$(B)/wsdown: $(B)/wsup
+	ln -f $< $@
+
+$(B)/tools/%: $(B)/obj/tests/tools/%.o $(B)/libwiresocket.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# --- unit tests (optimised and ASan+UBSan) ------------------------------------------
+$(B)/tests/unit: $(patsubst %.c,$(B)/obj/%.o,$(TEST_SRC)) $(B)/libwiresocket.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+$(B)/asan/tests/unit: $(patsubst %.c,$(B)/asan/obj/%.o,$(TEST_SRC)) $(B)/asan/libwiresocket.a
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+unit: $(B)/tests/unit
+	$(B)/tests/unit
+
+unit-asan: $(B)/asan/tests/unit
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/tests/unit
+
+# The vectors are kept byte-identical to the shared copy when it is beside us.
+vectors-match:
+	@if [ -d ../shared/vectors ]; then \
+		cmp tests/vectors/wiresocket-v1-vectors.json ../shared/vectors/wiresocket-v1-vectors.json && \
+		echo "vectors: identical to ../shared/vectors"; \
+	else echo "vectors: ../shared/vectors not present, using tests/vectors"; fi
+
+# --- fuzzing (libFuzzer) -------------------------------------------------------------
+$(B)/fuzz/%: $(B)/fuzzobj/tests/fuzz/%.o $(call lib_objs,$(B)/fuzzobj)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ $^ $(LIBS)
+
+# Run every harness for a bounded time on a scratch copy of its seed corpus.
+define run_fuzzers
+	@set -e; for f in $(FUZZERS); do \
+		name=$$(basename $$f); work=$$(mktemp -d); \
+		mkdir -p tests/fuzz/corpus/$$name; \
+		echo "fuzz: $$name for $(1) s"; \
+		$$f -max_total_time=$(1) -print_final_stats=1 $$work tests/fuzz/corpus/$$name 2>$$work.log || \
+			{ tail -n 60 $$work.log; rm -rf $$work $$work.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' $$work.log | tr '\n' ' '; echo; \
+		rm -rf $$work $$work.log; \
+	done
+endef
+
+fuzz: $(FUZZERS)
+	$(call run_fuzzers,$(FUZZ_SECONDS))
+
+fuzz-smoke: $(FUZZERS)
+	$(call run_fuzzers,$(FUZZ_SMOKE_SECONDS))
+
+# --- everything ----------------------------------------------------------------------
+man-lint:
+	@for m in $(MANS); do mandoc -Tlint -W warning $$m || exit 1; done; echo "man: $(words $(MANS)) pages lint clean"
+
+netns: all
+	@if [ -x netns-tests/run.sh ]; then netns-tests/run.sh; else echo "netns: no scenarios yet"; fi
+
+bench-smoke: all
+	@if [ -x bench/run.sh ]; then bench/run.sh --smoke; fi
+
+check: all vectors-match unit unit-asan fuzz-smoke man-lint netns bench-smoke
+	@echo "check: all passed"
+
+bench: all
+	bench/run.sh
+
+deps:
+	@sh .ci/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(PROGS) $(B)/wsdown $(DESTDIR)$(PREFIX)/bin/
+	for m in $(MANS); do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
+
+clean:
+	rm -rf $(B)
