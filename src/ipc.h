@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control socket's text protocol (docs/control-socket.md): a message is
+ * a run of "key=value\n" lines ended by an empty line. ipc.c holds the codec
+ * (pure, fuzzed); ipc_sock.c the UNIX socket under /run/wiresocket/.
+ */
+#ifndef WS_IPC_H
+#define WS_IPC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define WS_RUN_DIR "/run/wiresocket"
+
+enum {
+	WS_IPC_MAX_LINE = 1024,           /* one key=value line, newline excluded */
+	WS_IPC_MAX_MESSAGE = 4 << 20,     /* a whole message (a dump of 10k peers fits) */
+};
+
+/*
+ * Split buf[0..len) (one message, with or without its final empty line) into
+ * lines and call cb(ctx, key, value) for each, in order. buf is modified in
+ * place (NULs replace '=' and newlines). Returns 0, -EINVAL for a malformed
+ * line (no '=', empty key, a key outside [a-z0-9_], a control character, a
+ * line over WS_IPC_MAX_LINE), or the first non-zero value cb returns.
+ */
+int ws_ipc_parse(char *buf, size_t len, int (*cb)(void *ctx, const char *key, const char *value),
+		 void *ctx);
+
+/* A bounded, growable output buffer for building messages. */
+struct ws_ipc_buf {
+	char *data;
+	size_t len, cap;
+	bool overflow;   /* set when the message would pass WS_IPC_MAX_MESSAGE */
+};
+
+void ws_ipc_buf_init(struct ws_ipc_buf *b);
+void ws_ipc_buf_free(struct ws_ipc_buf *b);
+/* Append "key=value\n". Values must not contain newlines (they are rejected). */
+void ws_ipc_put(struct ws_ipc_buf *b, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ws_ipc_vput(struct ws_ipc_buf *b, const char *key, const char *fmt, va_list ap);
+/* Append the final empty line. */
+void ws_ipc_end(struct ws_ipc_buf *b);
+
+/* --- sockets (ipc_sock.c) --- */
+
+/* "/run/wiresocket/IFNAME.sock" and ".pid"; -ENAMETOOLONG when it does not fit. */
+int ws_ipc_path(char *out, size_t cap, const char *ifname, const char *suffix);
+/* Listen on IFNAME's socket (dir 0755, socket 0600). -EADDRINUSE when a live daemon owns it; a stale one is removed. */
+int ws_ipc_listen(const char *ifname);
+/* Connect to IFNAME's socket; -errno (-ENOENT: no such interface daemon). */
+int ws_ipc_connect(const char *ifname);
+/* Read one message (up to and including its empty line) into a malloc'd, NUL-terminated buffer. */
+ssize_t ws_ipc_read_message(int fd, char **out, int timeout_ms);
+/* Write all of buf. */
+int ws_ipc_write_all(int fd, const char *buf, size_t len);
+/*
+ * One request/response round trip: send req, read the reply, check its final
+ * errno=N line. Returns the reply (malloc'd) in *reply and 0, or -errno (the
+ * daemon's error or a transport error).
+ */
+int ws_ipc_call(const char *ifname, const char *req, size_t req_len, char **reply, size_t *reply_len);
+
+#endif
