@@ -43,7 +43,7 @@ $(B)/asan/obj/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ASAN_FLAGS) $(WARN) -c -o $@ $<
 
-$(B)/fuzzobj/%.o: %.c $(LIB_HDR)
+$(B)/fuzzobj/obj/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -c -o $@ $<
 
@@ -92,7 +92,7 @@ vectors-match:
 	else echo "vectors: ../shared/vectors not present, using tests/vectors"; fi
 
 # --- fuzzing (libFuzzer) -------------------------------------------------------------
-$(B)/fuzz/%: $(B)/fuzzobj/tests/fuzz/%.o $(call lib_objs,$(B)/fuzzobj)
+$(B)/fuzz/%: $(B)/fuzzobj/obj/tests/fuzz/%.o $(call lib_objs,$(B)/fuzzobj)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $^ $(LIBS)
 
