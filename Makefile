@@ -16,11 +16,18 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 
 B := build
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 LIB_SRC := $(sort $(wildcard src/*.c))
 LIB_HDR := $(wildcard src/*.h)
 TEST_SRC := $(sort $(wildcard tests/*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 PROGS := $(foreach p,ws wsd wsup,$(if $(wildcard cmd/$(p)/*.c),$(B)/$(p)))
@@ -28,55 +35,70 @@ MANS := $(wildcard man/*.[0-9])
 
 lib_objs = $(patsubst src/%.c,$(1)/obj/src/%.o,$(LIB_SRC))
 
-.PHONY: all check unit unit-asan fuzz fuzz-smoke vectors-match man-lint netns bench bench-smoke \
+.PHONY: all check check-run unit unit-asan fuzz fuzz-smoke vectors-match man-lint netns bench bench-smoke \
 	deps demo install clean
 .SUFFIXES:
 
-all: $(B)/libwiresocket.a $(PROGS) $(if $(PROGS),$(if $(filter %/wsup,$(PROGS)),$(B)/wsdown)) $(TOOLS)
+all: $(B)/libwiresocket.a $(PROGS) $(if $(filter %/wsup,$(PROGS)),$(B)/wsdown) $(TOOLS) $(BENCHES)
 
 # --- objects: one rule per flavour ------------------------------------------------
-$(B)/obj/%.o: %.c $(LIB_HDR)
+$(B)/obj/%.o: %.c $(LIB_HDR) $(wildcard cmd/*/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
 $(B)/asan/obj/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ASAN_FLAGS) $(WARN) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(ASAN_FLAGS) $(WARN) -c -o $@ $<
 
 $(B)/fuzzobj/obj/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -c -o $@ $<
 
 $(B)/libwiresocket.a: $(call lib_objs,$(B))
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(B)/asan/libwiresocket.a: $(call lib_objs,$(B)/asan)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 # --- programs --------------------------------------------------------------------
 define prog_rule
 $(B)/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard cmd/$(1)/*.c)) $(B)/libwiresocket.a
-	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LIBS)
+	$$(Q)$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach p,ws wsd wsup,$(eval $(call prog_rule,$(p))))
+
+# Programs' own headers, and the CLI test that includes cmd/ws sources.
+$(foreach p,ws wsd wsup,$(patsubst %.c,$(B)/obj/%.o,$(wildcard cmd/$(p)/*.c))): $(wildcard cmd/*/*.h)
+$(B)/obj/tests/test_ws_cli.o $(B)/asan/obj/tests/test_ws_cli.o: $(wildcard cmd/ws/*.c cmd/ws/*.h)
+
+# The daemon under ASan+UBSan, for the soak scenario.
+$(B)/asan/wsd: $(patsubst %.c,$(B)/asan/obj/%.o,$(wildcard cmd/wsd/*.c)) $(B)/asan/libwiresocket.a
+	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
 
 $(B)/wsdown: $(B)/wsup
 	ln -f $< $@
 
+$(B)/bench/%: $(B)/obj/bench/%.o $(B)/libwiresocket.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
 $(B)/tools/%: $(B)/obj/tests/tools/%.o $(B)/libwiresocket.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 # --- unit tests (optimised and ASan+UBSan) ------------------------------------------
 $(B)/tests/unit: $(patsubst %.c,$(B)/obj/%.o,$(TEST_SRC)) $(B)/libwiresocket.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
 $(B)/asan/tests/unit: $(patsubst %.c,$(B)/asan/obj/%.o,$(TEST_SRC)) $(B)/asan/libwiresocket.a
 	@mkdir -p $(@D)
-	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
 unit: $(B)/tests/unit
 	$(B)/tests/unit
@@ -94,7 +116,7 @@ vectors-match:
 # --- fuzzing (libFuzzer) -------------------------------------------------------------
 $(B)/fuzz/%: $(B)/fuzzobj/obj/tests/fuzz/%.o $(call lib_objs,$(B)/fuzzobj)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_FLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $^ $(LIBS)
 
 # Run every harness for a bounded time on a scratch copy of its seed corpus.
 define run_fuzzers
@@ -119,13 +141,17 @@ fuzz-smoke: $(FUZZERS)
 man-lint:
 	@for m in $(MANS); do mandoc -Tlint -W warning $$m || exit 1; done; echo "man: $(words $(MANS)) pages lint clean"
 
-netns: all
+netns: all $(B)/asan/wsd
 	@if [ -x netns-tests/run.sh ]; then netns-tests/run.sh; else echo "netns: no scenarios yet"; fi
 
 bench-smoke: all
 	@if [ -x bench/run.sh ]; then bench/run.sh --smoke; fi
 
-check: all vectors-match unit unit-asan fuzz-smoke man-lint netns bench-smoke
+check: deps
+	$(MAKE) all
+	$(MAKE) check-run
+
+check-run: vectors-match unit unit-asan fuzz-smoke man-lint netns bench-smoke
 	@echo "check: all passed"
 
 bench: all
@@ -134,10 +160,15 @@ bench: all
 deps:
 	@sh .ci/deps.sh
 
+demo: deps
+	$(MAKE) all
+	bash scripts/demo.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(PROGS) $(B)/wsdown $(DESTDIR)$(PREFIX)/bin/
 	for m in $(MANS); do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
+	install -D -m 0644 configs/wsup@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/wsup@.service
 
 clean:
 	rm -rf $(B)

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wsd: the wiresocket daemon. Serves one TUN interface from a ws.conf file:
+ *   wsd [-f] [-v] [-m MTU] [-w WORKERS] CONFIG IFNAME
+ * Without -f it forks, and the parent exits 0 only once the interface and the
+ * control socket are ready (non-zero, with the error, otherwise).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "crypto.h"
+#include "ctl.h"
+#include "device.h"
+#include "ipc.h"
+#include "log.h"
+
+struct options {
+	bool foreground, verbose;
+	unsigned mtu, workers;
+	const char *config, *ifname;
+};
+
+static int status_fd = -1; /* write end of the pipe to the waiting parent */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: wsd [-f] [-v] [-m MTU] [-w WORKERS] CONFIG IFNAME\n"
+		   "  -f  stay in the foreground and log to stderr\n"
+		   "  -v  log debug messages\n"
+		   "  -m  the interface MTU (wsup passes it; default: the config's MTU or 1400)\n"
+		   "  -w  crypto workers per direction (default: the number of CPUs)\n");
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	int c;
+
+	while ((c = getopt(argc, argv, "fvm:w:h")) != -1) {
+		switch (c) {
+		case 'f': o->foreground = true; break;
+		case 'v': o->verbose = true; break;
+		case 'm': o->mtu = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'w': o->workers = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (argc - optind != 2)
+		return -1;
+	o->config = argv[optind];
+	o->ifname = argv[optind + 1];
+	if (o->mtu && (o->mtu < WS_MIN_MTU || o->mtu > 65535)) {
+		fprintf(stderr, "wsd: MTU %u is outside 1280..65535\n", o->mtu);
+		return -1;
+	}
+	return 0;
+}
+
+/* Report the start-up result to the parent (or stderr in the foreground). */
+static void report(const char *msg)
+{
+	if (status_fd < 0) {
+		if (msg)
+			fprintf(stderr, "wsd: %s\n", msg);
+		return;
+	}
+	if (write(status_fd, msg ? msg : "", msg ? strlen(msg) : 0) < 0) {
+		/* the parent is gone; nothing to tell */
+	}
+	close(status_fd);
+	status_fd = -1;
+}
+
+/* Fork; the parent waits for the child's report and exits with it. */
+static void daemonize(void)
+{
+	int p[2];
+	pid_t pid;
+	char buf[512];
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		perror("wsd");
+		exit(1);
+	}
+	if (pid > 0) {
+		close(p[1]);
+		n = read(p[0], buf, sizeof(buf) - 1);
+		if (n == 0)
+			exit(0); /* closed without a message: ready */
+		if (n < 0)
+			n = 0;
+		buf[n] = '\0';
+		fprintf(stderr, "wsd: %s\n", n ? buf : "exited during start-up");
+		exit(1);
+	}
+	close(p[0]);
+	status_fd = p[1];
+	setsid();
+	int devnull = open("/dev/null", O_RDWR);
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		if (devnull > 2)
+			close(devnull);
+	}
+}
+
+static int add_peers(struct ws_device *dev, const struct ws_conf *c)
+{
+	for (size_t i = 0; i < c->n_peers; i++) {
+		const struct ws_conf_peer *cp = &c->peers[i];
+		struct ws_peer *p = ws_peer_create(dev, cp->public_key);
+		char ep[WS_CONF_ENDPOINT_STRLEN];
+
+		if (!p)
+			return -EINVAL;
+		for (size_t j = 0; j < cp->n_allowed_ips; j++) {
+			const struct ws_conf_prefix *a = &cp->allowed_ips[j];
+			int ret = ws_allowedips_insert(&dev->aips, a->family, a->addr, a->cidr, p);
+
+			if (ret)
+				return ret;
+		}
+		if (cp->has_endpoint)
+			ws_peer_set_endpoint(p, ws_conf_format_endpoint(ep, &cp->endpoint), true);
+		ws_peer_set_keepalive(p, cp->persistent_keepalive, ws_now_ns());
+	}
+	return 0;
+}
+
+static int write_pidfile(const char *ifname)
+{
+	char path[108];
+	FILE *f;
+
+	if (ws_ipc_path(path, sizeof(path), ifname, "pid"))
+		return -ENAMETOOLONG;
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	return 0;
+}
+
+static void remove_runfiles(const char *ifname)
+{
+	char path[108];
+
+	if (!ws_ipc_path(path, sizeof(path), ifname, "sock"))
+		unlink(path);
+	if (!ws_ipc_path(path, sizeof(path), ifname, "pid"))
+		unlink(path);
+}
+
+static int serve(struct ws_device *dev, const struct options *o, const struct ws_conf *c)
+{
+	char msg[256];
+	unsigned mtu = o->mtu ? o->mtu : ws_conf_mtu(c, 0);
+	unsigned mps = ws_conf_max_packet_size(c, mtu);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int listen_fd, ret;
+
+	ret = ws_device_init(dev, o->ifname, c->private_key, c->listen_port, c->fwmark,
+			     (uint16_t)mtu, (uint16_t)mps, o->workers ? o->workers : (unsigned)(ncpu > 0 ? ncpu : 1));
+	if (ret) {
+		snprintf(msg, sizeof(msg), "%s: cannot set up: %s", o->ifname, strerror(-ret));
+		report(msg);
+		return ret;
+	}
+	ret = add_peers(dev, c);
+	if (ret) {
+		snprintf(msg, sizeof(msg), "%s: cannot add peers: %s", o->ifname, strerror(-ret));
+		report(msg);
+		return ret;
+	}
+	listen_fd = ws_ipc_listen(dev->ifname);
+	if (listen_fd < 0) {
+		snprintf(msg, sizeof(msg), "%s: control socket: %s", dev->ifname,
+			 listen_fd == -EADDRINUSE ? "a daemon already serves this interface"
+						  : strerror(-listen_fd));
+		report(msg);
+		return listen_fd;
+	}
+	write_pidfile(dev->ifname);
+	ret = ws_device_start(dev);
+	if (ret) {
+		snprintf(msg, sizeof(msg), "%s: cannot start threads: %s", dev->ifname, strerror(-ret));
+		report(msg);
+		remove_runfiles(dev->ifname);
+		close(listen_fd);
+		return ret;
+	}
+	ws_info("%s: listening on UDP port %u, %u peers, %u workers, MTU %u, MaxPacketSize %u",
+		dev->ifname, dev->listen_port, dev->n_peers, dev->n_workers, mtu, mps);
+	report(NULL);
+	ret = ws_ctl_run(dev, listen_fd);
+	ws_device_stop(dev);
+	close(listen_fd);
+	remove_runfiles(dev->ifname);
+	ws_info("%s: stopped", dev->ifname);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static struct ws_device dev;
+	struct options o = {0};
+	struct ws_conf conf;
+	struct ws_conf_error err;
+	sigset_t mask;
+	int ret;
+
+	if (parse_args(argc, argv, &o)) {
+		usage(stderr);
+		return 1;
+	}
+	if (ws_crypto_init()) {
+		fprintf(stderr, "wsd: libsodium failed to initialise\n");
+		return 1;
+	}
+	memset(&conf, 0, sizeof(conf));
+	if (ws_conf_load_file(&conf, o.config, &err) ||
+	    ws_conf_validate(&conf, WS_CONF_NEED_PRIVATE_KEY, &err)) {
+		fprintf(stderr, "wsd: %s\n", err.msg);
+		ws_conf_free(&conf);
+		return 1;
+	}
+	if (err.warnings)
+		fprintf(stderr, "wsd: warning: %s\n", err.warning);
+	if (!o.foreground)
+		daemonize();
+	ws_log_open("wsd", o.foreground, o.verbose ? WS_LOG_DEBUG : WS_LOG_INFO);
+	/* Signals are read by the ctl loop; no thread takes them asynchronously. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ret = serve(&dev, &o, &conf);
+	ws_conf_free(&conf);
+	ws_device_destroy(&dev);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Channel 0, the control channel (docs/control-channel.md), on the ctl
+ * thread: hello when a session comes up with a peer that had none, ping every
+ * 5 s for the RTT, pong in answer, goodbye on shutdown. Delivery is reliable
+ * (reliable.c); ACKs ride on control frames or go alone after 20 ms.
+ */
+#include <string.h>
+
+#include "control.h"
+#include "crypto.h"
+#include "device.h"
+#include "frame.h"
+#include "log.h"
+
+#define PING_INTERVAL_NS (5 * WS_NSEC_PER_SEC)
+
+enum { CTL_FRAME_MAX = 1 + WS_CTL_MAX_PAYLOAD + 16 + WS_FRAME_MAX_TRAILER };
+
+void ws_ctlchan_reset(struct ws_peer *peer)
+{
+	ws_reliable_tx_reset(&peer->ctl_tx);
+	ws_reliable_rx_reset(&peer->ctl_rx);
+	peer->ping_sent_ns = 0;
+	peer->ctl_resets++;
+}
+
+/* Encode one event (without channel byte or trailer) and queue it reliably; its Seq or 0. */
+static uint32_t queue_msg(struct ws_peer *peer, uint8_t type, const uint8_t *payload, size_t len,
+			  uint64_t now)
+{
+	uint8_t buf[CTL_FRAME_MAX];
+	struct ws_frame_writer w;
+	uint32_t seq;
+
+	ws_frame_writer_init(&w, buf, sizeof(buf), WS_CHANNEL_CONTROL);
+	if (!ws_frame_writer_add(&w, type, payload, len) || !ws_frame_writer_finish(&w, 0, 0, 0, 0))
+		return 0;
+	if (ws_reliable_tx_queue(&peer->ctl_tx, buf + 1, ws_frame_writer_len(&w) - 1, now, &seq))
+		return 0;
+	peer->ctl_tx_count++;
+	return seq;
+}
+
+/* Send channel-0 frame: events (may be empty) with seq and our current ACK fields. */
+static void send_ctl_frame(struct ws_device *dev, struct ws_peer *peer, uint32_t seq,
+			   const uint8_t *events, size_t len)
+{
+	uint8_t frame[WS_INBOX_DATA];
+	struct ws_frame_writer w;
+	uint32_t ack_seq, window;
+	uint64_t bitmap;
+	size_t n;
+
+	ws_reliable_rx_ack_fields(&peer->ctl_rx, &ack_seq, &bitmap, &window);
+	if (1 + len + ws_frame_trailer_size(seq, ack_seq, bitmap, window) > sizeof(frame))
+		return;
+	ws_frame_writer_init(&w, frame, sizeof(frame), WS_CHANNEL_CONTROL);
+	if ((len && !ws_frame_writer_add_encoded(&w, events, len)) ||
+	    !ws_frame_writer_finish(&w, seq, ack_seq, bitmap, window))
+		return;
+	n = ws_frame_writer_len(&w);
+	pthread_rwlock_rdlock(&dev->lock);
+	if (ws_send_frame(dev, peer, WS_MSG_DATA, frame, n) == 0)
+		ws_reliable_rx_ack_sent(&peer->ctl_rx);
+	pthread_rwlock_unlock(&dev->lock);
+}
+
+void ws_ctlchan_session_up(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
+{
+	uint8_t p[WS_CTL_MAX_PAYLOAD];
+	struct ws_ctl_hello h = {.version = WS_CTL_VERSION, .mtu = dev->mtu,
+				 .max_packet_size = dev->max_packet_size,
+				 .caps = WS_CTL_CAP_COALESCE};
+
+	queue_msg(peer, WS_CTL_HELLO, p, ws_ctl_hello_encode(p, &h), now);
+	ws_ctlchan_tick(dev, peer, now);
+}
+
+void ws_ctlchan_goodbye(struct ws_device *dev, struct ws_peer *peer, uint8_t reason)
+{
+	uint8_t p[WS_CTL_MAX_PAYLOAD];
+	uint64_t now = ws_now_ns();
+
+	queue_msg(peer, WS_CTL_GOODBYE, p, ws_ctl_goodbye_encode(p, reason, "interface going down"), now);
+	ws_ctlchan_tick(dev, peer, now);
+}
+
+static void handle_event(struct ws_device *dev, struct ws_peer *peer, const struct ws_event *ev,
+			 uint64_t now)
+{
+	struct ws_ctl_hello hello;
+	struct ws_ctl_ping ping;
+	struct ws_ctl_goodbye bye;
+	char name[WS_KEY_B64_LEN + 1];
+
+	(void)dev;
+	ws_key_to_base64(name, peer->public_key);
+	switch (ev->type) {
+	case WS_CTL_HELLO:
+		if (ws_ctl_hello_decode(ev->payload, ev->len, &hello))
+			ws_debug("peer %s: hello version %u mtu %u max packet %u", name, hello.version,
+				 hello.mtu, hello.max_packet_size);
+		break;
+	case WS_CTL_PING:
+		if (ws_ctl_ping_decode(ev->payload, ev->len, &ping))
+			queue_msg(peer, WS_CTL_PONG, ev->payload, WS_CTL_PING_LEN, now);
+		break;
+	case WS_CTL_PONG:
+		/* A ping that needed a retransmission would overstate the RTT: no sample. */
+		if (ws_ctl_ping_decode(ev->payload, ev->len, &ping) && ping.id == peer->ping_id &&
+		    !peer->ping_retransmitted && ping.timestamp <= now) {
+			uint64_t sample = now - ping.timestamp;
+
+			peer->rtt_ns = peer->rtt_ns ? (7 * peer->rtt_ns + sample) / 8 : sample;
+		}
+		break;
+	case WS_CTL_GOODBYE:
+		if (ws_ctl_goodbye_decode(ev->payload, ev->len, &bye))
+			ws_info("peer %s: goodbye (reason %u: %s)", name, bye.reason, bye.text);
+		break;
+	case WS_EVENT_CHANNEL_CLOSE:
+		/* DECISIONS 33: channel 0 is never closed; its reliable state restarts. */
+		ws_info("peer %s: channel-close received on channel 0: resetting it", name);
+		ws_reliable_tx_reset(&peer->ctl_tx);
+		ws_reliable_rx_reset(&peer->ctl_rx);
+		peer->ctl_resets++;
+		break;
+	default: /* unknown control messages are ignored (DECISIONS 27) */
+		break;
+	}
+}
+
+static void handle_events(struct ws_device *dev, struct ws_peer *peer, const uint8_t *events,
+			  size_t len, uint64_t now)
+{
+	uint8_t frame[WS_INBOX_DATA + 1];
+	struct ws_frame_info info;
+	struct ws_frame_iter it;
+	struct ws_event ev;
+
+	frame[0] = WS_CHANNEL_CONTROL;
+	memcpy(frame + 1, events, len);
+	if (ws_frame_parse(frame, len + 1, &info) < 0)
+		return;
+	ws_frame_iter_init(&it, &info);
+	while (ws_frame_iter_next(&it, &ev))
+		handle_event(dev, peer, &ev, now);
+	peer->ctl_rx_count++;
+}
+
+/* Re-encode a received frame's events canonically (what reliable.c stores). */
+static size_t events_of(const struct ws_frame_info *info, uint8_t *out, size_t cap, bool *hello)
+{
+	struct ws_frame_writer w;
+	struct ws_frame_iter it;
+	struct ws_event ev;
+	uint8_t buf[WS_INBOX_DATA + 1];
+
+	*hello = false;
+	ws_frame_writer_init(&w, buf, sizeof(buf), WS_CHANNEL_CONTROL);
+	ws_frame_iter_init(&it, info);
+	while (ws_frame_iter_next(&it, &ev)) {
+		if (!ws_frame_writer_add(&w, ev.type, ev.payload, ev.len))
+			return 0;
+		*hello |= ev.type == WS_CTL_HELLO;
+	}
+	if (ws_frame_writer_len(&w) - 1 > cap)
+		return 0;
+	memcpy(out, buf + 1, ws_frame_writer_len(&w) - 1);
+	return ws_frame_writer_len(&w) - 1;
+}
+
+void ws_ctlchan_receive(struct ws_device *dev, struct ws_peer *peer, const uint8_t *frame,
+			size_t len, uint64_t now)
+{
+	struct ws_frame_info info;
+	uint8_t events[WS_INBOX_DATA];
+	const uint8_t *ready;
+	size_t n, ready_len;
+	bool hello;
+
+	if (ws_frame_parse(frame, len, &info) < 0)
+		return;
+	if (info.ack_seq)
+		ws_reliable_tx_on_ack(&peer->ctl_tx, info.ack_seq, info.ack_bitmap, info.window_size, now);
+	if (!info.n_events)
+		return;
+	n = events_of(&info, events, sizeof(events), &hello);
+	if (!n)
+		return;
+	if (!info.seq) { /* unreliable control events: handle as they come */
+		handle_events(dev, peer, events, n, now);
+		return;
+	}
+	/* A hello with Seq 1 while we expect more: the peer restarted its channel. */
+	if (hello && info.seq == 1 && peer->ctl_rx.expected != 1) {
+		ws_reliable_rx_reset(&peer->ctl_rx);
+		ws_reliable_tx_reset(&peer->ctl_tx);
+		peer->ctl_resets++;
+	}
+	ws_reliable_rx_on_frame(&peer->ctl_rx, info.seq, events, n, now);
+	while (ws_reliable_rx_pop(&peer->ctl_rx, &ready, &ready_len))
+		handle_events(dev, peer, ready, ready_len, now);
+	ws_ctlchan_tick(dev, peer, now);
+}
+
+void ws_ctlchan_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
+{
+	struct ws_reliable_out out;
+	char name[WS_KEY_B64_LEN + 1];
+
+	if (!peer->cur)
+		return;
+	if (ws_reliable_tx_failed(&peer->ctl_tx)) {
+		/*
+		 * DECISIONS 33: channel 0 is reset, never closed. Both directions
+		 * restart at Seq 1, and an unreliable channel-close tells the peer
+		 * to do the same, so the two sides cannot stay out of step.
+		 */
+		uint8_t close_frame[8];
+		struct ws_frame_writer w;
+
+		ws_key_to_base64(name, peer->public_key);
+		ws_info("peer %s: control channel reset after %d retries", name, WS_RELIABLE_MAX_RETRIES);
+		ws_reliable_tx_reset(&peer->ctl_tx);
+		ws_reliable_rx_reset(&peer->ctl_rx);
+		peer->ctl_resets++;
+		ws_frame_writer_init(&w, close_frame, sizeof(close_frame), WS_CHANNEL_CONTROL);
+		if (ws_frame_writer_add(&w, WS_EVENT_CHANNEL_CLOSE, NULL, 0) &&
+		    ws_frame_writer_finish(&w, 0, 0, 0, 0)) {
+			pthread_rwlock_rdlock(&dev->lock);
+			ws_send_frame(dev, peer, WS_MSG_DATA, close_frame, ws_frame_writer_len(&w));
+			pthread_rwlock_unlock(&dev->lock);
+		}
+	}
+	if (now - peer->ping_sent_ns >= PING_INTERVAL_NS && !ws_reliable_tx_pending(&peer->ctl_tx)) {
+		uint8_t p[WS_CTL_MAX_PAYLOAD];
+		struct ws_ctl_ping ping = {.id = ++peer->ping_id, .timestamp = now};
+
+		peer->ping_sent_ns = now;
+		peer->ping_seq = queue_msg(peer, WS_CTL_PING, p, ws_ctl_ping_encode(p, &ping), now);
+		peer->ping_retransmitted = false;
+	}
+	while (ws_reliable_tx_next(&peer->ctl_tx, now, &out)) {
+		if (out.retransmits) {
+			peer->ctl_retransmits++;
+			peer->ping_retransmitted |= out.seq == peer->ping_seq;
+		}
+		send_ctl_frame(dev, peer, out.seq, out.events, out.len);
+	}
+	if (ws_reliable_rx_ack_due(&peer->ctl_rx, now))
+		send_ctl_frame(dev, peer, 0, NULL, 0);
+}
+
+uint64_t ws_ctlchan_deadline(struct ws_peer *peer)
+{
+	uint64_t d = ws_reliable_tx_deadline(&peer->ctl_tx), a = ws_reliable_rx_ack_deadline(&peer->ctl_rx);
+
+	if (a < d)
+		d = a;
+	if (peer->cur && peer->ping_sent_ns + PING_INTERVAL_NS < d)
+		d = peer->ping_sent_ns + PING_INTERVAL_NS;
+	return d;
+}

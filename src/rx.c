@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The receive pipeline (one thread):
+ *   recvmmsg batch -> handshake messages to the ctl inbox
+ *   -> transport header check -> receiver_index lookup -> cheap replay check
+ *   -> decryption in place on the crypto workers (parallel, order kept)
+ *   -> in order: authoritative replay update, endpoint and timers [peer->lock],
+ *      frame decode, source address must be inside the peer's AllowedIPs
+ *   -> TUN writes; channel-0 frames go to the ctl inbox.
+ * dev->lock is held for reading for the whole batch. Nothing is allocated per
+ * packet (fragment reassembly, which the VPN's own data never needs, aside).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "frame.h"
+#include "log.h"
+#include "sockaddr.h"
+#include "tun.h"
+
+enum { RX_TUN_MAX = 2048 };
+
+struct rx_item {
+	struct ws_udp_msg *msg;
+	struct ws_transport_hdr hdr;
+	struct ws_slot *slot;
+	uint8_t *plain;
+	size_t plain_len;
+	int status;
+};
+
+struct rx_batch {
+	struct ws_device *dev;
+	struct ws_udp_msg msgs[WS_BATCH];
+	struct rx_item items[WS_BATCH];
+	struct ws_iobuf tun[RX_TUN_MAX];
+	unsigned n_items, n_tun;
+};
+
+static struct rx_batch *rx_batch_new(struct ws_device *dev)
+{
+	struct rx_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->dev = dev;
+	for (unsigned i = 0; i < WS_BATCH; i++) {
+		b->msgs[i].buf = malloc(WS_BUF_SIZE);
+		if (!b->msgs[i].buf) {
+			for (unsigned j = 0; j < i; j++)
+				free(b->msgs[j].buf);
+			free(b);
+			return NULL;
+		}
+		b->msgs[i].cap = WS_BUF_SIZE;
+	}
+	return b;
+}
+
+static void rx_batch_free(struct rx_batch *b)
+{
+	for (unsigned i = 0; i < WS_BATCH; i++)
+		free(b->msgs[i].buf);
+	free(b);
+}
+
+static void rx_flush_tun(struct rx_batch *b)
+{
+	unsigned done = 0;
+
+	while (done < b->n_tun) {
+		unsigned dropped = 0;
+		int r = ws_tun_write_batch(b->dev->tun_fd, b->tun + done, (int)(b->n_tun - done), &dropped);
+
+		if (r <= 0)
+			break; /* the kernel refuses: nothing better to do than drop */
+		done += (unsigned)r;
+	}
+	b->n_tun = 0;
+}
+
+/* One decrypted frame from peer. Data events go to the TUN list. */
+static void rx_frame(struct rx_batch *b, struct ws_peer *peer, struct ws_slot *slot,
+		     const uint8_t *frame, size_t len)
+{
+	struct ws_device *dev = b->dev;
+	struct ws_frame_info info;
+	struct ws_frame_iter it;
+	struct ws_event ev;
+
+	if (ws_frame_parse(frame, len, &info) < 0) {
+		atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
+		return;
+	}
+	if (info.channel == WS_CHANNEL_CONTROL) {
+		if (!ws_inbox_push(&dev->inbox, WS_INBOX_CONTROL, peer, slot, NULL, frame, len))
+			atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
+		return;
+	}
+	if (info.channel != WS_CHANNEL_DATA) {
+		atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
+		return;
+	}
+	ws_frame_iter_init(&it, &info);
+	while (ws_frame_iter_next(&it, &ev)) {
+		if (ev.type != WS_EVENT_IP_PACKET ||
+		    ws_allowedips_lookup_packet_src(&dev->aips, ev.payload, ev.len) != peer) {
+			atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
+			continue;
+		}
+		if (b->n_tun == RX_TUN_MAX)
+			rx_flush_tun(b);
+		b->tun[b->n_tun].data = (uint8_t *)ev.payload;
+		b->tun[b->n_tun].len = (uint32_t)ev.len;
+		b->tun[b->n_tun].cap = (uint32_t)ev.len;
+		b->n_tun++;
+	}
+}
+
+/* Cheap checks before decryption; the item is kept when worth decrypting. */
+static void rx_classify(struct rx_batch *b, struct ws_udp_msg *m)
+{
+	struct ws_device *dev = b->dev;
+	struct rx_item *it = &b->items[b->n_items];
+	struct ws_index_entry *e;
+	uint8_t type = m->len ? m->buf[0] : 0;
+
+	if (type >= WS_MSG_HANDSHAKE_INIT && type <= WS_MSG_COOKIE_REPLY) {
+		ws_inbox_push(&dev->inbox, WS_INBOX_HANDSHAKE, NULL, NULL, &m->addr, m->buf, m->len);
+		return;
+	}
+	if (ws_transport_parse(m->buf, m->len, &it->hdr) < 0) {
+		atomic_fetch_add_explicit(&dev->stats.rx_bad_packet, 1, memory_order_relaxed);
+		return;
+	}
+	e = ws_index_lookup(&dev->index, it->hdr.receiver_index);
+	if (!e || e->kind != WS_IDX_SESSION) {
+		atomic_fetch_add_explicit(&dev->stats.rx_unknown_index, 1, memory_order_relaxed);
+		return;
+	}
+	if (!ws_replay_check(&e->slot->s.replay, it->hdr.counter))
+		return;
+	it->msg = m;
+	it->slot = e->slot;
+	b->n_items++;
+}
+
+static void rx_open(void *ctx, unsigned first, unsigned count)
+{
+	struct rx_batch *b = ctx;
+
+	for (unsigned i = first; i < first + count; i++) {
+		struct rx_item *it = &b->items[i];
+
+		it->status = ws_session_open_decrypt(&it->slot->s, it->msg->buf, it->msg->len, &it->hdr,
+						     &it->plain, &it->plain_len);
+	}
+}
+
+/* Endpoint, timers and session confirmation for one authenticated packet. */
+static void rx_account(struct rx_batch *b, struct ws_peer *peer, struct rx_item *it, uint64_t now)
+{
+	bool data = it->hdr.type == WS_MSG_DATA || it->hdr.type == WS_MSG_DATA_FRAGMENT;
+
+	pthread_mutex_lock(&peer->lock);
+	if (!ws_sockaddr_equal(&peer->endpoint, &it->msg->addr)) {
+		peer->endpoint = it->msg->addr; /* roaming: the latest authenticated source */
+		peer->roamed = true;            /* ctl logs it once */
+	}
+	ws_peer_on_auth_received(peer, now);
+	if (data)
+		ws_peer_on_data_received(peer, now);
+	pthread_mutex_unlock(&peer->lock);
+	atomic_fetch_add_explicit(&peer->stats.rx_bytes, it->msg->len, memory_order_relaxed);
+	atomic_fetch_add_explicit(&peer->stats.rx_packets, 1, memory_order_relaxed);
+	if (it->slot == peer->next && !atomic_exchange(&it->slot->confirm_sent, true))
+		ws_inbox_push(&b->dev->inbox, WS_INBOX_CONFIRM, peer, it->slot, NULL,
+			      &it->slot->entry.index, sizeof(uint32_t));
+}
+
+static void rx_deliver(struct rx_batch *b, struct rx_item *it, uint64_t now)
+{
+	struct ws_peer *peer = it->slot->entry.peer;
+	const uint8_t *frame;
+	size_t frame_len;
+
+	if (it->status || ws_session_open_commit(&it->slot->s, it->hdr.counter))
+		return;
+	rx_account(b, peer, it, now);
+	switch (it->hdr.type) {
+	case WS_MSG_DATA:
+		rx_frame(b, peer, it->slot, it->plain, it->plain_len);
+		break;
+	case WS_MSG_DATA_FRAGMENT:
+		if (ws_reassembler_add(&it->slot->reasm, it->plain, it->plain_len, now, &frame,
+				       &frame_len) == 1) {
+			rx_frame(b, peer, it->slot, frame, frame_len);
+			rx_flush_tun(b); /* the frame lives until the next add */
+		}
+		break;
+	case WS_MSG_DISCONNECT:
+		ws_inbox_push(&b->dev->inbox, WS_INBOX_DISCONNECT, peer, it->slot, NULL,
+			      &it->slot->entry.index, sizeof(uint32_t));
+		break;
+	default: /* keepalive: accounting is all */
+		break;
+	}
+}
+
+static void rx_process(struct rx_batch *b, unsigned n, uint64_t now)
+{
+	struct ws_device *dev = b->dev;
+
+	b->n_items = b->n_tun = 0;
+	pthread_rwlock_rdlock(&dev->lock);
+	for (unsigned i = 0; i < n; i++)
+		rx_classify(b, &b->msgs[i]);
+	ws_workers_run(&dev->rx_workers, rx_open, b, b->n_items, 16);
+	for (unsigned i = 0; i < b->n_items; i++)
+		rx_deliver(b, &b->items[i], now);
+	rx_flush_tun(b);
+	pthread_rwlock_unlock(&dev->lock);
+}
+
+void *ws_rx_thread(void *arg)
+{
+	struct ws_device *dev = arg;
+	struct rx_batch *b = rx_batch_new(dev);
+
+	if (!b) {
+		ws_err("rx: out of memory");
+		return NULL;
+	}
+	while (!atomic_load(&dev->stopping)) {
+		int n = ws_udp_recv_batch(&dev->udp, b->msgs, WS_BATCH);
+
+		if (n <= 0) {
+			struct pollfd p[3] = {{.fd = dev->udp.fd[0], .events = POLLIN},
+					      {.fd = dev->udp.fd[1], .events = POLLIN},
+					      {.fd = dev->stop_efd, .events = POLLIN}};
+
+			poll(p, 3, -1);
+			continue;
+		}
+		rx_process(b, (unsigned)n, ws_now_ns());
+	}
+	rx_batch_free(b);
+	return NULL;
+}

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's peer table, session slots, staging and inbox (no TUN, socket or threads). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/crypto.h"
+#include "../src/device.h"
+#include "test.h"
+
+static struct ws_device dev;
+
+static void dev_up(void)
+{
+	uint8_t priv[32];
+
+	memset(&dev, 0, sizeof(dev));
+	ws_x25519_genkey(priv);
+	CU_ASSERT_EQUAL_FATAL(ws_device_init_tables(&dev, priv), 0);
+}
+
+static void dev_down(void)
+{
+	while (dev.peers)
+		ws_peer_remove(&dev, dev.peers);
+	free(dev.peer_hash);
+	ws_allowedips_free(&dev.aips);
+	ws_index_free(&dev.index);
+	ws_ratelimit_free(&dev.ratelimit);
+	ws_inbox_destroy(&dev.inbox);
+	pthread_rwlock_destroy(&dev.lock);
+}
+
+static struct ws_peer *new_peer(uint8_t pub[32])
+{
+	uint8_t priv[32];
+
+	ws_x25519_genkey(priv);
+	CU_ASSERT_TRUE(ws_x25519_pubkey(pub, priv));
+	return ws_peer_create(&dev, pub);
+}
+
+static void test_peer_table(void)
+{
+	uint8_t pubs[200][32], unknown[32], zero[32] = {0};
+	struct ws_peer *p[200];
+
+	dev_up();
+	for (int i = 0; i < 200; i++) {
+		p[i] = new_peer(pubs[i]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p[i]);
+	}
+	CU_ASSERT_EQUAL(dev.n_peers, 200);
+	for (int i = 0; i < 200; i++)
+		CU_ASSERT_PTR_EQUAL(ws_peer_lookup(&dev, pubs[i]), p[i]);
+	new_peer(unknown);
+	ws_peer_remove(&dev, ws_peer_lookup(&dev, unknown));
+	CU_ASSERT_PTR_NULL(ws_peer_lookup(&dev, unknown));
+	/* A low-order public key can never make a session: refused. */
+	CU_ASSERT_PTR_NULL(ws_peer_create(&dev, zero));
+	/* Removing every other peer leaves the rest findable. */
+	for (int i = 0; i < 200; i += 2)
+		ws_peer_remove(&dev, p[i]);
+	CU_ASSERT_EQUAL(dev.n_peers, 100);
+	for (int i = 0; i < 200; i++)
+		CU_ASSERT_PTR_EQUAL(ws_peer_lookup(&dev, pubs[i]), i % 2 ? p[i] : NULL);
+	dev_down();
+}
+
+static uint32_t seq32(void *ctx)
+{
+	uint32_t *n = ctx;
+
+	return ++*n;
+}
+
+static void test_slots(void)
+{
+	uint8_t pub[32], a[4] = {198, 19, 0, 2};
+	struct ws_peer *p;
+	struct ws_slot *s[4];
+	uint32_t n = 100;
+
+	dev_up();
+	p = new_peer(pub);
+	CU_ASSERT_EQUAL(ws_allowedips_insert(&dev.aips, AF_INET, a, 32, p), 0);
+	for (int i = 0; i < 3; i++) {
+		s[i] = ws_peer_slot_alloc(p);
+		CU_ASSERT_TRUE(s[i]->used);
+		s[i]->entry = (struct ws_index_entry){.kind = WS_IDX_SESSION, .peer = p, .slot = s[i]};
+		CU_ASSERT_EQUAL(ws_index_insert_random(&dev.index, &s[i]->entry, seq32, &n, &s[i]->entry.index), 0);
+		s[i]->entry.registered = true;
+	}
+	p->prev = s[0];
+	p->cur = s[1];
+	p->next = s[2];
+	CU_ASSERT_EQUAL(dev.index.count, 3);
+	/* All three in use: the previous session is evicted for the new one. */
+	s[3] = ws_peer_slot_alloc(p);
+	CU_ASSERT_PTR_EQUAL(s[3], s[0]);
+	CU_ASSERT_PTR_NULL(p->prev);
+	CU_ASSERT_EQUAL(dev.index.count, 2);
+	CU_ASSERT_PTR_NULL(ws_index_lookup(&dev.index, 101));
+	CU_ASSERT_PTR_EQUAL(ws_index_lookup(&dev.index, 102), &s[1]->entry);
+	ws_peer_slot_free(p, s[1]);
+	CU_ASSERT_PTR_NULL(p->cur);
+	CU_ASSERT_TRUE(ws_is_zero(s[1]->s.send_key, 32)); /* keys wiped */
+	/* Removing the peer drops its routes and indices. */
+	ws_peer_remove(&dev, p);
+	CU_ASSERT_EQUAL(dev.index.count, 0);
+	CU_ASSERT_PTR_NULL(ws_allowedips_lookup(&dev.aips, AF_INET, a));
+	dev_down();
+}
+
+static void test_staging_bound(void)
+{
+	uint8_t pub[32], pkt[100];
+	struct ws_peer *p;
+
+	dev_up();
+	p = new_peer(pub);
+	for (int i = 0; i < WS_STAGED_MAX + 10; i++) {
+		memset(pkt, i, sizeof(pkt));
+		ws_peer_stage(p, pkt, sizeof(pkt));
+	}
+	CU_ASSERT_EQUAL(p->staged.count, WS_STAGED_MAX);
+	/* The oldest went first: the head is packet number 10. */
+	CU_ASSERT_EQUAL(p->staged.data[p->staged.head][0], 10);
+	dev_down();
+}
+
+static void test_inbox(void)
+{
+	struct ws_inbox in;
+	struct ws_inbox_msg m;
+	struct ws_peer *a = (struct ws_peer *)0x1000, *b = (struct ws_peer *)0x2000;
+	uint8_t big[WS_INBOX_DATA + 1] = {0};
+	unsigned pushed = 0;
+
+	CU_ASSERT_EQUAL_FATAL(ws_inbox_init(&in), 0);
+	CU_ASSERT_FALSE(ws_inbox_pop(&in, &m));
+	CU_ASSERT_FALSE(ws_inbox_push(&in, WS_INBOX_CONTROL, a, NULL, NULL, big, sizeof(big)));
+	while (ws_inbox_push(&in, WS_INBOX_CONTROL, pushed % 2 ? a : b, NULL, NULL, &pushed, sizeof(pushed)))
+		pushed++;
+	CU_ASSERT_EQUAL(pushed, WS_INBOX_SLOTS); /* bounded, then refused and counted */
+	CU_ASSERT_EQUAL(atomic_load(&in.dropped), 2);
+	ws_inbox_forget_peer(&in, a);
+	for (unsigned i = 0; i < WS_INBOX_SLOTS / 2; i++) {
+		unsigned v;
+
+		CU_ASSERT_TRUE_FATAL(ws_inbox_pop(&in, &m));
+		CU_ASSERT_PTR_EQUAL(m.peer, b);
+		memcpy(&v, m.data, sizeof(v));
+		CU_ASSERT_EQUAL(v, 2 * i); /* in order, a's gone */
+	}
+	CU_ASSERT_FALSE(ws_inbox_pop(&in, &m));
+	CU_ASSERT_EQUAL(ws_inbox_count(&in), 0);
+	ws_inbox_destroy(&in);
+}
+
+WS_SUITE(peer)
+{
+	WS_ADD(suite, test_peer_table);
+	WS_ADD(suite, test_slots);
+	WS_ADD(suite, test_staging_bound);
+	WS_ADD(suite, test_inbox);
+}
