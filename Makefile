@@ -38,6 +38,7 @@ lib_objs = $(patsubst src/%.c,$(1)/obj/src/%.o,$(LIB_SRC))
 .PHONY: all check check-run unit unit-asan fuzz fuzz-smoke vectors-match man-lint netns bench bench-smoke \
 	deps demo install clean
 .SUFFIXES:
+.SECONDARY:
 
 all: $(B)/libwiresocket.a $(PROGS) $(if $(filter %/wsup,$(PROGS)),$(B)/wsdown) $(TOOLS) $(BENCHES)
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The control socket codec on arbitrary bytes. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
