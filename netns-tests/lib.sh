@@ -69,7 +69,8 @@ start_wsd() {
 	ip netns exec "$PFX$ns" "$WSD" -f "$@" "$conf" "$ifname" 2>>"$TMP/$ifname.log" &
 	PIDS+=($!)
 	eval "WSD_PID_$ifname=$!"
-	wait_for 10 test -S "/run/wiresocket/$ifname.sock" || { cat "$TMP/$ifname.log" >&2; fail "wsd $ifname did not start"; }
+	# Ready when its control socket answers (a stale socket file of a killed daemon does not).
+	wait_for 10 ws_get "$ifname" || { cat "$TMP/$ifname.log" >&2; fail "wsd $ifname did not start"; }
 }
 
 # stop_pid PID: SIGTERM, then SIGKILL after 5 s; only processes this run started.
