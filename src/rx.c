@@ -129,7 +129,15 @@ static void rx_classify(struct rx_batch *b, struct ws_udp_msg *m)
 	uint8_t type = m->len ? m->buf[0] : 0;
 
 	if (type >= WS_MSG_HANDSHAKE_INIT && type <= WS_MSG_COOKIE_REPLY) {
-		ws_inbox_push(&dev->inbox, WS_INBOX_HANDSHAKE, NULL, NULL, &m->addr, m->buf, m->len);
+		static const uint32_t size[] = {[WS_MSG_HANDSHAKE_INIT] = WS_SIZE_HANDSHAKE_INIT,
+						[WS_MSG_HANDSHAKE_RESP] = WS_SIZE_HANDSHAKE_RESP,
+						[WS_MSG_COOKIE_REPLY] = WS_SIZE_COOKIE_REPLY};
+
+		/* Only exact sizes are worth the handshake thread's time (DECISIONS 12). */
+		if (m->len == size[type])
+			ws_inbox_push(&dev->inbox, WS_INBOX_HANDSHAKE, NULL, NULL, &m->addr, m->buf, m->len);
+		else
+			atomic_fetch_add_explicit(&dev->stats.rx_bad_packet, 1, memory_order_relaxed);
 		return;
 	}
 	if (ws_transport_parse(m->buf, m->len, &it->hdr) < 0) {
