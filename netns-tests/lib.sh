@@ -116,3 +116,37 @@ write_conf() {
 	} >"$file"
 	chmod 600 "$file"
 }
+
+# --- ws show -j helpers (01-basic, 12-scale, 13-runtime-change) -------------------
+# wsj IFNAME FILTER: jq -r FILTER applied to the interface object of `ws -j show IFNAME`.
+wsj() { "$WS" -j show "$1" | jq -r ".[0] | $2"; }
+# wsj_peer IFNAME PUBKEY FILTER: jq -r FILTER applied to that peer's object (nothing if absent).
+wsj_peer() { "$WS" -j show "$1" | jq -r --arg k "$2" ".[0].peers[] | select(.public_key == \$k) | $3"; }
+
+# --- helpers of 05-site-to-site, 06-roaming, 07-outage (python3, no jq) -----------
+# pj IFNAME KEY: KEY of the first peer in `ws -j show IFNAME`, strings bare,
+# everything else as JSON (true, false, null, numbers).
+pj() {
+	"$WS" -j show "$1" | python3 -c 'import json, sys
+v = json.load(sys.stdin)[0]["peers"][0][sys.argv[1]]
+print(v if isinstance(v, str) else json.dumps(v))' "$2"
+}
+# pj_is IFNAME KEY VALUE: that peer's KEY is VALUE (for wait_for / wait_secs).
+pj_is() { [ "$(pj "$1" "$2")" = "$3" ]; }
+# ms_now: a wall clock in milliseconds.
+ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
+# wait_secs SECONDS CMD...: poll CMD (every 0.1 s) until it succeeds, for at
+# most SECONDS of wall-clock time (however long CMD takes); WAITED_MS is the
+# time it took. Status 1 on timeout.
+wait_secs() {
+	local limit=$1 t0 i
+	shift
+	t0=$(ms_now)
+	for ((i = 0; i <= limit * 10; i++)); do
+		if "$@" >/dev/null 2>&1; then WAITED_MS=$(( $(ms_now) - t0 )); return 0; fi
+		WAITED_MS=$(( $(ms_now) - t0 ))
+		[ "$WAITED_MS" -lt $(( limit * 1000 )) ] || return 1
+		sleep 0.1
+	done
+	return 1
+}

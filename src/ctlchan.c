@@ -86,8 +86,12 @@ void ws_ctlchan_goodbye(struct ws_device *dev, struct ws_peer *peer, uint8_t rea
 	ws_ctlchan_tick(dev, peer, now);
 }
 
+/*
+ * fresh: the frame is handled as it arrived (not held back waiting for an
+ * earlier one), so a pong in it measures the round trip alone.
+ */
 static void handle_event(struct ws_device *dev, struct ws_peer *peer, const struct ws_event *ev,
-			 uint64_t now)
+			 bool fresh, uint64_t now)
 {
 	struct ws_ctl_hello hello;
 	struct ws_ctl_ping ping;
@@ -108,7 +112,7 @@ static void handle_event(struct ws_device *dev, struct ws_peer *peer, const stru
 		break;
 	case WS_CTL_PONG:
 		/* A ping that needed a retransmission would overstate the RTT: no sample. */
-		if (ws_ctl_ping_decode(ev->payload, ev->len, &ping) && ping.id == peer->ping_id &&
+		if (fresh && ws_ctl_ping_decode(ev->payload, ev->len, &ping) && ping.id == peer->ping_id &&
 		    !peer->ping_retransmitted && ping.timestamp <= now) {
 			uint64_t sample = now - ping.timestamp;
 
@@ -132,7 +136,7 @@ static void handle_event(struct ws_device *dev, struct ws_peer *peer, const stru
 }
 
 static void handle_events(struct ws_device *dev, struct ws_peer *peer, const uint8_t *events,
-			  size_t len, uint64_t now)
+			  size_t len, bool fresh, uint64_t now)
 {
 	uint8_t frame[WS_INBOX_DATA + 1];
 	struct ws_frame_info info;
@@ -145,7 +149,7 @@ static void handle_events(struct ws_device *dev, struct ws_peer *peer, const uin
 		return;
 	ws_frame_iter_init(&it, &info);
 	while (ws_frame_iter_next(&it, &ev))
-		handle_event(dev, peer, &ev, now);
+		handle_event(dev, peer, &ev, fresh, now);
 	peer->ctl_rx_count++;
 }
 
@@ -178,10 +182,12 @@ void ws_ctlchan_receive(struct ws_device *dev, struct ws_peer *peer, const uint8
 	uint8_t events[WS_INBOX_DATA];
 	const uint8_t *ready;
 	size_t n, ready_len;
-	bool hello;
+	bool hello, fresh;
 
 	if (ws_frame_parse(frame, len, &info) < 0)
 		return;
+	/* The initiator speaks on the session: a waiting responder may speak too. */
+	ws_session_announce(dev, peer, now);
 	if (info.ack_seq)
 		ws_reliable_tx_on_ack(&peer->ctl_tx, info.ack_seq, info.ack_bitmap, info.window_size, now);
 	if (!info.n_events)
@@ -190,7 +196,7 @@ void ws_ctlchan_receive(struct ws_device *dev, struct ws_peer *peer, const uint8
 	if (!n)
 		return;
 	if (!info.seq) { /* unreliable control events: handle as they come */
-		handle_events(dev, peer, events, n, now);
+		handle_events(dev, peer, events, n, true, now);
 		return;
 	}
 	/* A hello with Seq 1 while we expect more: the peer restarted its channel. */
@@ -199,9 +205,12 @@ void ws_ctlchan_receive(struct ws_device *dev, struct ws_peer *peer, const uint8
 		ws_reliable_tx_reset(&peer->ctl_tx);
 		peer->ctl_resets++;
 	}
-	ws_reliable_rx_on_frame(&peer->ctl_rx, info.seq, events, n, now);
-	while (ws_reliable_rx_pop(&peer->ctl_rx, &ready, &ready_len))
-		handle_events(dev, peer, ready, ready_len, now);
+	/* Only the first frame popped after an in-order arrival is the one that just came. */
+	fresh = ws_reliable_rx_on_frame(&peer->ctl_rx, info.seq, events, n, now) == WS_RELIABLE_DELIVER;
+	while (ws_reliable_rx_pop(&peer->ctl_rx, &ready, &ready_len)) {
+		handle_events(dev, peer, ready, ready_len, fresh, now);
+		fresh = false;
+	}
 	ws_ctlchan_tick(dev, peer, now);
 }
 

@@ -47,6 +47,9 @@ enum ws_device_limits {
 	WS_UNDER_LOAD = WS_INBOX_SLOTS / 8, /* cookie replies above this many queued */
 };
 
+/* How long a new responder waits for the initiator's first frame before it speaks. */
+#define WS_ANNOUNCE_DELAY_NS (20 * WS_NSEC_PER_MSEC)
+
 enum ws_index_kind { WS_IDX_HANDSHAKE = 1, WS_IDX_SESSION = 2 };
 
 struct ws_peer;
@@ -97,6 +100,8 @@ struct ws_peer {
 	bool ping_retransmitted;       /* the ping in flight was sent twice: its pong gives no RTT */
 	uint64_t ping_sent_ns;
 	uint64_t last_handshake_unix_ns;
+	bool announce_pending, announce_hello; /* responder: hello and staged packets wait */
+	uint64_t announce_at;
 	uint64_t rtt_ns;               /* smoothed; 0 = unknown */
 	uint64_t handshakes_initiated, handshakes_completed;
 	uint64_t ctl_tx_count, ctl_rx_count, ctl_retransmits, ctl_resets;
@@ -239,6 +244,8 @@ void *ws_rx_thread(void *dev);
 /* handshake.c (ctl thread) */
 void ws_handshake_receive(struct ws_device *dev, const struct ws_inbox_msg *msg, uint64_t now);
 void ws_handshake_send_init(struct ws_device *dev, struct ws_peer *peer, uint64_t now);
+/* The responder's deferred hello and staged packets: now, if still pending. */
+void ws_session_announce(struct ws_device *dev, struct ws_peer *peer, uint64_t now);
 void ws_session_confirm(struct ws_device *dev, struct ws_peer *peer, struct ws_slot *slot, uint64_t now);
 void ws_session_close(struct ws_device *dev, struct ws_peer *peer, struct ws_slot *slot, uint64_t now);
 

@@ -148,11 +148,35 @@ static void session_up(struct ws_device *dev, struct ws_peer *peer, struct ws_sl
 			keys->initiator ? "initiator" : "responder");
 	else
 		ws_debug("peer %s: rekeyed as %s", name, keys->initiator ? "initiator" : "responder");
-	if (!had_live) {
+	if (!had_live)
 		ws_ctlchan_reset(peer); /* DECISIONS 25: first contact after no live session */
-		ws_ctlchan_session_up(dev, peer, now);
+	if (resp && peer->cur == slot) {
+		/*
+		 * A responder that may send at once (DECISIONS 19) still waits a
+		 * moment: until the initiator's first control frame shows that it
+		 * installed the session, or ANNOUNCE_DELAY. Sent earlier, the hello
+		 * and staged packets can beat the initiator's own bookkeeping of
+		 * our HandshakeResp and be dropped as unknown.
+		 */
+		peer->announce_pending = true;
+		peer->announce_hello = !had_live;
+		peer->announce_at = now + WS_ANNOUNCE_DELAY_NS;
+		return;
 	}
+	if (!had_live)
+		ws_ctlchan_session_up(dev, peer, now);
 	if (peer->cur == slot)
+		flush_staged(dev, peer);
+}
+
+void ws_session_announce(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
+{
+	if (!peer->announce_pending)
+		return;
+	peer->announce_pending = false;
+	if (peer->announce_hello)
+		ws_ctlchan_session_up(dev, peer, now);
+	if (peer->cur)
 		flush_staged(dev, peer);
 }
 

@@ -193,10 +193,14 @@ uint64_t ws_peer_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
 		ws_send_frame(dev, peer, WS_MSG_KEEPALIVE, NULL, 0);
 		pthread_rwlock_unlock(&dev->lock);
 	}
+	if (peer->announce_pending && now >= peer->announce_at)
+		ws_session_announce(dev, peer, now);
 	ws_ctlchan_tick(dev, peer, now);
 	pthread_mutex_lock(&peer->lock);
 	next = ws_timers_next_deadline(&peer->timers);
 	pthread_mutex_unlock(&peer->lock);
 	ctl = ws_ctlchan_deadline(peer);
+	if (peer->announce_pending && peer->announce_at < ctl)
+		ctl = peer->announce_at;
 	return ctl < next ? ctl : next;
 }
