@@ -35,7 +35,7 @@ MANS := $(wildcard man/*.[0-9])
 
 lib_objs = $(patsubst src/%.c,$(1)/obj/src/%.o,$(LIB_SRC))
 
-.PHONY: all check check-run unit unit-asan fuzz fuzz-smoke vectors-match man-lint netns bench bench-smoke \
+.PHONY: all check check-run bench-deps unit unit-asan fuzz fuzz-smoke vectors-match man-lint netns bench bench-smoke \
 	deps demo install clean
 .SUFFIXES:
 .SECONDARY:
@@ -157,6 +157,12 @@ check-run: vectors-match unit unit-asan fuzz-smoke man-lint netns bench-smoke
 
 bench: all
 	bench/run.sh
+
+# The contenders of bench/tunnel.sh (wireguard-go is the baseline; --others adds the rest).
+bench-deps: deps
+	apt-get install -y iperf3 iputils-ping iproute2 wireguard-go wireguard-tools
+	@echo "for --others: apt-get install -y fastd nebula openvpn openssl tinc"
+
 
 deps:
 	@sh .ci/deps.sh
