@@ -10,6 +10,7 @@
 #include "crypto.h"
 #include "device.h"
 #include "log.h"
+#include "offload.h"
 #include "tun.h"
 
 uint64_t ws_now_ns(void)
@@ -58,9 +59,32 @@ int ws_device_init_tables(struct ws_device *dev, const uint8_t private_key[32])
 	return ws_inbox_init(&dev->inbox);
 }
 
+/*
+ * Open the TUN device, with TSO/checksum offloads when asked for and the
+ * kernel takes them (then reads carry TCP super-packets and writes may carry
+ * coalesced ones, each behind a virtio-net header).
+ */
+static int open_tun(struct ws_device *dev, const char *ifname, bool offloads)
+{
+	int fd;
+
+	if (offloads) {
+		fd = ws_tun_open(ifname, dev->ifname, WS_TUN_VNET_HDR);
+		if (fd >= 0 && ws_tun_set_offload(fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+						  WS_VNET_HDR_LEN) == 0) {
+			dev->vnet = true;
+			return fd;
+		}
+		if (fd >= 0)
+			ws_tun_close(fd);
+		ws_warn("%s: TUN offloads unavailable, using plain packets", ifname);
+	}
+	return ws_tun_open(ifname, dev->ifname, 0);
+}
+
 int ws_device_init(struct ws_device *dev, const char *ifname, const uint8_t private_key[32],
 		   uint16_t listen_port, uint32_t fwmark, uint16_t mtu, uint16_t max_packet_size,
-		   unsigned n_workers)
+		   unsigned n_workers, bool offloads)
 {
 	int ret;
 
@@ -75,7 +99,7 @@ int ws_device_init(struct ws_device *dev, const char *ifname, const uint8_t priv
 		return ret;
 	/* Keys live in dev->local and in every peer's slots: keep them out of swap. */
 	ws_mlock(&dev->local, sizeof(dev->local));
-	ret = ws_tun_open(ifname, dev->ifname, 0);
+	ret = open_tun(dev, ifname, offloads);
 	if (ret < 0) {
 		ws_err("cannot create TUN interface %s: %s", ifname, strerror(-ret));
 		return ret;

@@ -117,6 +117,7 @@ struct ws_peer {
 	struct ws_staged staged;
 	bool want_handshake;
 	bool roamed;                   /* endpoint changed since ctl last looked */
+	_Atomic bool no_gso;           /* a GSO send to it was refused: one datagram per send */
 
 	struct ws_peer_stats stats;
 	struct ws_peer *hash_next;     /* by public key */
@@ -157,6 +158,7 @@ struct ws_device_stats {
 struct ws_device {
 	char ifname[16];
 	int tun_fd;
+	bool vnet;                     /* TUN with virtio-net headers: TSO reads, GRO writes */
 	struct ws_udp udp;
 	int send_fd4, send_fd6;        /* for ctl's single sends */
 	uint16_t listen_port;
@@ -191,7 +193,7 @@ uint64_t ws_unix_ns(void);
 int ws_device_init_tables(struct ws_device *dev, const uint8_t private_key[32]);
 int ws_device_init(struct ws_device *dev, const char *ifname, const uint8_t private_key[32],
 		   uint16_t listen_port, uint32_t fwmark, uint16_t mtu, uint16_t max_packet_size,
-		   unsigned n_workers);
+		   unsigned n_workers, bool offloads);
 int ws_device_start(struct ws_device *dev);
 void ws_device_stop(struct ws_device *dev);
 void ws_device_destroy(struct ws_device *dev);

@@ -14,14 +14,19 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "device.h"
 #include "frame.h"
 #include "log.h"
+#include "offload.h"
 #include "sockaddr.h"
 #include "tun.h"
 
-enum { RX_TUN_MAX = 2048 };
+enum {
+	RX_TUN_MAX = 2048,
+	RX_GRO_SLOTS = WS_BATCH / 2,   /* coalesced items per batch (each takes two packets or more) */
+};
 
 struct rx_item {
 	struct ws_udp_msg *msg;
@@ -38,7 +43,17 @@ struct rx_batch {
 	struct rx_item items[WS_BATCH];
 	struct ws_iobuf tun[RX_TUN_MAX];
 	unsigned n_items, n_tun;
+	struct ws_gro gro;             /* offloads on: TCP segments coalesced per flow */
+	uint8_t *gro_scratch;
 };
+
+static void rx_batch_free(struct rx_batch *b)
+{
+	for (unsigned i = 0; i < WS_BATCH; i++)
+		free(b->msgs[i].buf);
+	free(b->gro_scratch);
+	free(b);
+}
 
 static struct rx_batch *rx_batch_new(struct ws_device *dev)
 {
@@ -57,19 +72,48 @@ static struct rx_batch *rx_batch_new(struct ws_device *dev)
 		}
 		b->msgs[i].cap = WS_BUF_SIZE;
 	}
+	if (dev->vnet) {
+		b->gro_scratch = malloc((size_t)RX_GRO_SLOTS * WS_GRO_SLOT);
+		if (!b->gro_scratch) {
+			rx_batch_free(b);
+			return NULL;
+		}
+		ws_gro_init(&b->gro, b->gro_scratch, (size_t)RX_GRO_SLOTS * WS_GRO_SLOT);
+	}
 	return b;
 }
 
-static void rx_batch_free(struct rx_batch *b)
+
+/* Offloads on: every GRO item goes to the TUN behind its virtio-net header. */
+static void rx_flush_gro(struct rx_batch *b)
 {
-	for (unsigned i = 0; i < WS_BATCH; i++)
-		free(b->msgs[i].buf);
-	free(b);
+	for (size_t i = 0; i < ws_gro_count(&b->gro); i++) {
+		uint8_t hdr[WS_VNET_HDR_LEN];
+		struct ws_vnet_hdr h;
+		const uint8_t *pkt;
+		size_t len;
+		struct iovec iov[2];
+
+		if (ws_gro_item(&b->gro, i, &h, &pkt, &len))
+			break;
+		ws_vnet_hdr_encode(&h, hdr);
+		iov[0] = (struct iovec){.iov_base = hdr, .iov_len = sizeof(hdr)};
+		iov[1] = (struct iovec){.iov_base = (void *)pkt, .iov_len = len};
+		if (writev(b->dev->tun_fd, iov, 2) < 0) {
+			/* the kernel refuses this one (or its queue is full): dropped */
+		}
+	}
+	ws_gro_reset(&b->gro);
 }
 
 static void rx_flush_tun(struct rx_batch *b)
 {
 	unsigned done = 0;
+
+	if (b->dev->vnet) {
+		rx_flush_gro(b);
+		return;
+	}
 
 	while (done < b->n_tun) {
 		unsigned dropped = 0;
@@ -109,6 +153,13 @@ static void rx_frame(struct rx_batch *b, struct ws_peer *peer, struct ws_slot *s
 		if (ev.type != WS_EVENT_IP_PACKET ||
 		    ws_allowedips_lookup_packet_src(&dev->aips, ev.payload, ev.len) != peer) {
 			atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
+			continue;
+		}
+		if (dev->vnet) {
+			if (ws_gro_add(&b->gro, ev.payload, ev.len) == -ENOSPC) {
+				rx_flush_gro(b);
+				ws_gro_add(&b->gro, ev.payload, ev.len);
+			}
 			continue;
 		}
 		if (b->n_tun == RX_TUN_MAX)

@@ -18,7 +18,19 @@
 #include "device.h"
 #include "frame.h"
 #include "log.h"
+#include "offload.h"
 #include "tun.h"
+
+enum {
+	TX_PKTS_MAX = 1024,            /* IP packets per batch once super-packets are segmented */
+	TX_ARENA_RESERVE = 128,        /* free arena slots needed to read another super-packet */
+};
+
+struct tx_pkt {
+	uint8_t *data;                 /* an IP packet with WS_HEADROOM writable bytes before it */
+	uint32_t len;
+	bool tail_room;                /* later packets may be appended to its frame */
+};
 
 struct tx_out {
 	uint8_t *pkt;                  /* transport header; plaintext at +16 */
@@ -31,12 +43,17 @@ struct tx_out {
 
 struct tx_batch {
 	struct ws_device *dev;
-	struct ws_iobuf io[WS_BATCH];
-	struct ws_peer *route[WS_BATCH];
+	struct ws_iobuf io[WS_BATCH];  /* TUN reads */
+	struct tx_pkt pkts[TX_PKTS_MAX];
+	struct ws_peer *route[TX_PKTS_MAX];
+	uint8_t *arena;                /* segments of super-packets (offloads only) */
+	size_t arena_stride, arena_size, arena_used, seg_len[TX_PKTS_MAX];
+	unsigned n_pkts, *group_first;
 	struct tx_out *out;            /* out_max sealed packets, fragments included */
-	struct ws_udp_msg *msgs;
+	struct sockaddr_storage *dest; /* each one's endpoint */
+	struct ws_udp_msg *msgs;       /* sends: one per packet, or one per GSO run */
 	uint8_t *frag_scratch;         /* frag_slots DataFragment packets */
-	unsigned n_in, n_out, n_frag, out_max, frag_slots;
+	unsigned n_out, n_frag, out_max, frag_slots;
 	size_t max_frag;
 };
 
@@ -46,6 +63,9 @@ static void tx_batch_free(struct tx_batch *b)
 		if (b->io[i].data)
 			free(b->io[i].data - WS_HEADROOM);
 	free(b->frag_scratch);
+	free(b->arena);
+	free(b->group_first);
+	free(b->dest);
 	free(b->out);
 	free(b->msgs);
 	free(b);
@@ -69,10 +89,25 @@ static struct tx_batch *tx_batch_new(struct ws_device *dev)
 				       b->max_frag);
 	if (per_packet < 2)
 		per_packet = 0; /* the configured MTU never fragments */
-	b->frag_slots = WS_BATCH * per_packet;
-	b->out_max = WS_BATCH + b->frag_slots;
+	b->frag_slots = TX_PKTS_MAX * per_packet;
+	b->out_max = TX_PKTS_MAX + b->frag_slots;
+	if (dev->vnet) {
+		size_t room = b->max_frag > (size_t)dev->mtu + 8 ? b->max_frag : (size_t)dev->mtu + 8;
+
+		b->arena_stride = (WS_HEADROOM + room + 2 * WS_AEAD_TAG_LEN + 63) & ~(size_t)63;
+		b->arena_size = TX_PKTS_MAX * b->arena_stride;
+		b->arena = malloc(b->arena_size);
+		if (!b->arena)
+			goto fail;
+	}
 	b->out = calloc(b->out_max, sizeof(*b->out));
 	b->msgs = calloc(b->out_max, sizeof(*b->msgs));
+	b->dest = calloc(b->out_max, sizeof(*b->dest));
+	if (!b->dest)
+		goto fail;
+	b->group_first = calloc(b->out_max + 1, sizeof(*b->group_first));
+	if (!b->group_first)
+		goto fail;
 	b->frag_scratch = malloc(((size_t)b->frag_slots + 1) * dev->max_packet_size);
 	if (!b->out || !b->msgs || !b->frag_scratch)
 		goto fail;
@@ -140,7 +175,7 @@ static void tx_frame_peer(struct tx_batch *b, struct ws_peer *peer, struct ws_sl
 			  const unsigned *idx, unsigned n)
 {
 	for (unsigned i = 0; i < n;) {
-		struct ws_iobuf *first = &b->io[idx[i]];
+		struct tx_pkt *first = &b->pkts[idx[i]];
 		size_t hl = ws_frame_event_header_len(first->len);
 		uint8_t *frame = first->data - hl - WS_FRAME_CHANNEL_LEN;
 		size_t len;
@@ -148,8 +183,8 @@ static void tx_frame_peer(struct tx_batch *b, struct ws_peer *peer, struct ws_sl
 		frame[0] = WS_CHANNEL_DATA;
 		ws_frame_write_event_header(frame + 1, WS_EVENT_IP_PACKET, first->len);
 		len = 1 + hl + first->len;
-		for (i++; i < n; i++) {
-			struct ws_iobuf *next = &b->io[idx[i]];
+		for (i++; i < n && first->tail_room; i++) {
+			struct tx_pkt *next = &b->pkts[idx[i]];
 
 			if (len + ws_frame_event_size(next->len) > b->max_frag)
 				break;
@@ -177,7 +212,7 @@ static void tx_peer(struct tx_batch *b, struct ws_peer *peer, const unsigned *id
 	if (!slot || atomic_load(&slot->dead) || !ws_peer_may_send(peer, slot, now) ||
 	    peer->endpoint.ss_family == AF_UNSPEC) {
 		for (unsigned i = 0; i < n; i++)
-			ws_peer_stage(peer, b->io[idx[i]].data, b->io[idx[i]].len);
+			ws_peer_stage(peer, b->pkts[idx[i]].data, b->pkts[idx[i]].len);
 		ws_peer_want_handshake(peer, now);
 		wake = !peer->want_handshake;
 		peer->want_handshake = true;
@@ -189,7 +224,7 @@ static void tx_peer(struct tx_batch *b, struct ws_peer *peer, const unsigned *id
 	}
 	tx_frame_peer(b, peer, slot, idx, n);
 	for (unsigned k = first_out; k < b->n_out; k++)
-		b->msgs[k].addr = peer->endpoint;
+		b->dest[k] = peer->endpoint;
 	if (b->n_out > first_out)
 		ws_peer_on_data_sent(peer, b->out[b->n_out - 1].counter, now);
 	pthread_mutex_unlock(&peer->lock);
@@ -206,21 +241,73 @@ static void tx_seal(void *ctx, unsigned first, unsigned count)
 	}
 }
 
+/*
+ * Consecutive sealed packets to one peer that lie back to back in memory,
+ * all of one size but the last (which may be shorter), leave as one UDP GSO
+ * message (at most 64 segments, 64 KB).
+ */
+static bool tx_joins(const struct tx_batch *b, unsigned g, const struct tx_out *o, unsigned n_in_group)
+{
+	const struct ws_udp_msg *m = &b->msgs[g];
+	const struct tx_out *first = &b->out[b->group_first[g]];
+	const struct tx_out *last = o - 1;
+
+	return b->dev->vnet && o->type == WS_MSG_DATA && first->type == WS_MSG_DATA &&
+	       !atomic_load_explicit(&o->peer->no_gso, memory_order_relaxed) &&
+	       o->peer == first->peer && m->buf + m->len == o->pkt &&
+	       last->len == first->len && o->len <= first->len && n_in_group < 64 &&
+	       m->len + o->len <= 65000;
+}
+
+static unsigned tx_group(struct tx_batch *b)
+{
+	unsigned g = 0;
+
+	for (unsigned i = 0; i < b->n_out; i++) {
+		struct tx_out *o = &b->out[i];
+
+		if (g && tx_joins(b, g - 1, o, i - b->group_first[g - 1])) {
+			b->msgs[g - 1].len += (uint32_t)o->len;
+			b->msgs[g - 1].cap = b->msgs[g - 1].len;
+			b->msgs[g - 1].segment = (uint16_t)b->out[b->group_first[g - 1]].len;
+			continue;
+		}
+		b->group_first[g] = i;
+		b->msgs[g].buf = o->pkt;
+		b->msgs[g].len = b->msgs[g].cap = (uint32_t)o->len;
+		b->msgs[g].segment = 0;
+		b->msgs[g].err = 0;
+		b->msgs[g].addr = b->dest[i];
+		g++;
+	}
+	b->group_first[g] = b->n_out;
+	return g;
+}
+
+/*
+ * The kernel refused a GSO send (a segment plus headers larger than the
+ * path's MTU, which it would fragment for a plain send): send that run's
+ * packets one by one, and merge no more for this peer.
+ */
+static void tx_resend_singly(struct tx_batch *b, unsigned g)
+{
+	struct ws_peer *peer = b->out[b->group_first[g]].peer;
+
+	atomic_store(&peer->no_gso, true);
+	b->msgs[g].err = 0;
+	for (unsigned i = b->group_first[g]; i < b->group_first[g + 1]; i++)
+		if (ws_device_send_one(b->dev, b->out[i].pkt, b->out[i].len, &b->dest[i]))
+			b->msgs[g].err = -EIO;
+}
+
 /* Send every sealed packet; wait for room when the socket is full. */
 static void tx_send(struct tx_batch *b)
 {
 	struct ws_device *dev = b->dev;
-	unsigned done = 0;
+	unsigned done = 0, n = tx_group(b);
 
-	for (unsigned i = 0; i < b->n_out; i++) {
-		b->msgs[i].buf = b->out[i].pkt;
-		b->msgs[i].len = (uint32_t)b->out[i].len;
-		b->msgs[i].cap = (uint32_t)b->out[i].len;
-		b->msgs[i].segment = 0;
-		b->msgs[i].err = 0;
-	}
-	while (done < b->n_out && !atomic_load(&dev->stopping)) {
-		int r = ws_udp_send_batch(&dev->udp, b->msgs + done, (int)(b->n_out - done));
+	while (done < n && !atomic_load(&dev->stopping)) {
+		int r = ws_udp_send_batch(&dev->udp, b->msgs + done, (int)(n - done));
 
 		if (r > 0) {
 			done += (unsigned)r;
@@ -234,38 +321,42 @@ static void tx_send(struct tx_batch *b)
 				      {.fd = dev->udp.fd[1], .events = POLLOUT}};
 		poll(p, 2, 100);
 	}
-	for (unsigned i = 0; i < b->n_out; i++) {
-		struct ws_peer *peer = b->out[i].peer;
+	for (unsigned g = 0; g < n; g++) {
+		struct ws_peer *peer = b->out[b->group_first[g]].peer;
 
-		if (b->msgs[i].err)
+		if (b->msgs[g].err && b->msgs[g].segment)
+			tx_resend_singly(b, g);
+		if (b->msgs[g].err)
 			continue;
-		atomic_fetch_add_explicit(&peer->stats.tx_bytes, b->out[i].len, memory_order_relaxed);
-		atomic_fetch_add_explicit(&peer->stats.tx_packets, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&peer->stats.tx_bytes, b->msgs[g].len, memory_order_relaxed);
+		atomic_fetch_add_explicit(&peer->stats.tx_packets, b->group_first[g + 1] - b->group_first[g],
+					  memory_order_relaxed);
 	}
 }
 
 static void tx_process(struct tx_batch *b, uint64_t now)
 {
 	struct ws_device *dev = b->dev;
-	unsigned idx[WS_BATCH];
-	bool done[WS_BATCH] = {false};
+	static _Thread_local unsigned idx[TX_PKTS_MAX];
+	static _Thread_local bool done[TX_PKTS_MAX];
 
 	b->n_out = b->n_frag = 0;
+	memset(done, 0, b->n_pkts * sizeof(done[0]));
 	pthread_rwlock_rdlock(&dev->lock);
-	for (unsigned i = 0; i < b->n_in; i++) {
-		b->route[i] = ws_allowedips_lookup_packet_dst(&dev->aips, b->io[i].data, b->io[i].len);
+	for (unsigned i = 0; i < b->n_pkts; i++) {
+		b->route[i] = ws_allowedips_lookup_packet_dst(&dev->aips, b->pkts[i].data, b->pkts[i].len);
 		if (!b->route[i]) {
 			done[i] = true;
 			atomic_fetch_add_explicit(&dev->stats.tx_no_route, 1, memory_order_relaxed);
 		}
 	}
 	/* Group by peer, keeping each peer's packets in TUN order. */
-	for (unsigned i = 0; i < b->n_in; i++) {
+	for (unsigned i = 0; i < b->n_pkts; i++) {
 		unsigned n = 0;
 
 		if (done[i])
 			continue;
-		for (unsigned j = i; j < b->n_in; j++)
+		for (unsigned j = i; j < b->n_pkts; j++)
 			if (!done[j] && b->route[j] == b->route[i]) {
 				idx[n++] = j;
 				done[j] = true;
@@ -275,6 +366,106 @@ static void tx_process(struct tx_batch *b, uint64_t now)
 	ws_workers_run(&dev->tx_workers, tx_seal, b, b->n_out, 16);
 	tx_send(b);
 	pthread_rwlock_unlock(&dev->lock);
+}
+
+/* One batch of plain TUN reads: each read is one IP packet. */
+static int tx_read_plain(struct tx_batch *b)
+{
+	int n;
+
+	for (unsigned i = 0; i < WS_BATCH; i++)
+		b->io[i].len = 0;
+	n = ws_tun_read_batch(b->dev->tun_fd, b->io, WS_BATCH);
+	for (int i = 0; i < n; i++)
+		b->pkts[i] = (struct tx_pkt){.data = b->io[i].data, .len = b->io[i].len, .tail_room = true};
+	b->n_pkts = n > 0 ? (unsigned)n : 0;
+	return n;
+}
+
+/*
+ * Where a super-packet's segments go in the arena: segment k at
+ * lead + k * stride, where stride is the sealed size of a full segment and
+ * lead the transport header, channel byte and event header in front of it.
+ * Then the sealed packets of the full segments are back to back, so they
+ * leave in one UDP GSO send. When the segment size cannot be read here, the
+ * arena's fixed stride is used (correct, just not contiguous).
+ */
+static size_t tx_sealed_stride(const struct tx_batch *b, const uint8_t *pkt, size_t len,
+			       const struct ws_vnet_hdr *h, size_t *lead)
+{
+	size_t ip_len = 0, l4_len = 0, full, hl;
+
+	*lead = WS_HEADROOM;
+	if (len >= 20 && pkt[0] >> 4 == 4)
+		ip_len = (size_t)(pkt[0] & 15) * 4;
+	else if (len >= 40 && pkt[0] >> 4 == 6)
+		ip_len = 40;
+	if (!ip_len || len < ip_len + 20)
+		return b->arena_stride;
+	l4_len = (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_UDP_L4
+		? 8 : (size_t)(pkt[ip_len + 12] >> 4) * 4;
+	full = ip_len + l4_len + h->gso_size;
+	hl = ws_frame_event_header_len(full);
+	if (full > b->dev->mtu || WS_SIZE_DATA_HEADER + 1 + hl + full + WS_AEAD_TAG_LEN > b->arena_stride)
+		return b->arena_stride;
+	*lead = WS_SIZE_DATA_HEADER + 1 + hl;
+	return *lead + full + WS_AEAD_TAG_LEN;
+}
+
+/* A packet read with its virtio-net header: a plain packet, or a super-packet to segment. */
+static void tx_take_offload(struct tx_batch *b, uint8_t *pkt, size_t len)
+{
+	struct ws_vnet_hdr h;
+	size_t stride, lead;
+	uint8_t *out;
+	int n;
+
+	ws_vnet_hdr_decode(pkt - WS_VNET_HDR_LEN, &h);
+	if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		if (ws_offload_complete_csum(pkt, len, &h) == 0)
+			b->pkts[b->n_pkts++] = (struct tx_pkt){.data = pkt, .len = (uint32_t)len, .tail_room = true};
+		return;
+	}
+	stride = tx_sealed_stride(b, pkt, len, &h, &lead);
+	out = b->arena + b->arena_used + lead;
+	n = ws_offload_segment(pkt, len, &h, out, stride, (b->arena_size - b->arena_used) / stride - 1,
+			       b->seg_len, stride - lead - WS_AEAD_TAG_LEN);
+	if (n <= 0)
+		return; /* malformed, or more segments than this batch can hold: dropped */
+	for (int k = 0; k < n; k++)
+		b->pkts[b->n_pkts++] = (struct tx_pkt){.data = out + (size_t)k * stride,
+							.len = (uint32_t)b->seg_len[k]};
+	b->arena_used += (size_t)n * stride;
+}
+
+/*
+ * Offloads on: each read is a virtio-net header and a packet, maybe a TCP
+ * super-packet of up to 64 KB, cut into MTU-sized segments in the arena.
+ * Reads stop while the arena could not take another super-packet.
+ */
+static int tx_read_offload(struct tx_batch *b)
+{
+	unsigned i;
+
+	b->n_pkts = 0;
+	b->arena_used = 0;
+	for (i = 0; i < WS_BATCH; i++) {
+		uint8_t *at = b->io[i].data - WS_VNET_HDR_LEN;
+		ssize_t r;
+
+		if (b->arena_size - b->arena_used < TX_ARENA_RESERVE * b->arena_stride ||
+		    b->n_pkts > TX_PKTS_MAX - TX_ARENA_RESERVE)
+			break;
+		r = ws_tun_read(b->dev->tun_fd, at, b->io[i].cap + WS_VNET_HDR_LEN);
+		if (r < 0) {
+			if (i == 0)
+				return (int)r;
+			break;
+		}
+		if (r > WS_VNET_HDR_LEN)
+			tx_take_offload(b, b->io[i].data, (size_t)r - WS_VNET_HDR_LEN);
+	}
+	return i ? (int)i : -EAGAIN;
 }
 
 void *ws_tx_thread(void *arg)
@@ -287,11 +478,8 @@ void *ws_tx_thread(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&dev->stopping)) {
-		int n;
+		int n = dev->vnet ? tx_read_offload(b) : tx_read_plain(b);
 
-		for (unsigned i = 0; i < WS_BATCH; i++)
-			b->io[i].len = 0;
-		n = ws_tun_read_batch(dev->tun_fd, b->io, WS_BATCH);
 		if (n <= 0) {
 			struct pollfd p[2] = {{.fd = dev->tun_fd, .events = POLLIN},
 					      {.fd = dev->stop_efd, .events = POLLIN}};
@@ -303,7 +491,6 @@ void *ws_tx_thread(void *arg)
 			poll(p, 2, -1);
 			continue;
 		}
-		b->n_in = (unsigned)n;
 		tx_process(b, ws_now_ns());
 	}
 	tx_batch_free(b);

@@ -23,7 +23,7 @@
 #include "log.h"
 
 struct options {
-	bool foreground, verbose;
+	bool foreground, verbose, no_offloads;
 	unsigned mtu, workers;
 	const char *config, *ifname;
 };
@@ -32,9 +32,10 @@ static int status_fd = -1; /* write end of the pipe to the waiting parent */
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: wsd [-f] [-v] [-m MTU] [-w WORKERS] CONFIG IFNAME\n"
+	fprintf(f, "Usage: wsd [-f] [-v] [-O] [-m MTU] [-w WORKERS] CONFIG IFNAME\n"
 		   "  -f  stay in the foreground and log to stderr\n"
 		   "  -v  log debug messages\n"
+		   "  -O  no TUN offloads (one IP packet per read and write)\n"
 		   "  -m  the interface MTU (wsup passes it; default: the config's MTU or 1400)\n"
 		   "  -w  crypto workers per direction (default: the number of CPUs)\n");
 }
@@ -43,9 +44,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "fvm:w:h")) != -1) {
+	while ((c = getopt(argc, argv, "fvOm:w:h")) != -1) {
 		switch (c) {
 		case 'f': o->foreground = true; break;
+		case 'O': o->no_offloads = true; break;
 		case 'v': o->verbose = true; break;
 		case 'm': o->mtu = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'w': o->workers = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -172,7 +174,8 @@ static int serve(struct ws_device *dev, const struct options *o, const struct ws
 	int listen_fd, ret;
 
 	ret = ws_device_init(dev, o->ifname, c->private_key, c->listen_port, c->fwmark,
-			     (uint16_t)mtu, (uint16_t)mps, o->workers ? o->workers : (unsigned)(ncpu > 0 ? ncpu : 1));
+			     (uint16_t)mtu, (uint16_t)mps, o->workers ? o->workers : (unsigned)(ncpu > 0 ? ncpu : 1),
+			     !o->no_offloads);
 	if (ret) {
 		snprintf(msg, sizeof(msg), "%s: cannot set up: %s", o->ifname, strerror(-ret));
 		report(msg);
@@ -201,8 +204,9 @@ static int serve(struct ws_device *dev, const struct options *o, const struct ws
 		close(listen_fd);
 		return ret;
 	}
-	ws_info("%s: listening on UDP port %u, %u peers, %u workers, MTU %u, MaxPacketSize %u",
-		dev->ifname, dev->listen_port, dev->n_peers, dev->n_workers, mtu, mps);
+	ws_info("%s: listening on UDP port %u, %u peers, %u workers, MTU %u, MaxPacketSize %u, offloads %s",
+		dev->ifname, dev->listen_port, dev->n_peers, dev->n_workers, mtu, mps,
+		dev->vnet ? "on" : "off");
 	report(NULL);
 	ret = ws_ctl_run(dev, listen_fd);
 	ws_device_stop(dev);
