@@ -43,7 +43,7 @@ lib_objs = $(patsubst src/%.c,$(1)/obj/src/%.o,$(LIB_SRC))
 all: $(B)/libwiresocket.a $(PROGS) $(if $(filter %/wsup,$(PROGS)),$(B)/wsdown) $(TOOLS) $(BENCHES)
 
 # --- objects: one rule per flavour ------------------------------------------------
-$(B)/obj/%.o: %.c $(LIB_HDR) $(wildcard cmd/*/*.h)
+$(B)/obj/%.o: %.c $(LIB_HDR) $(wildcard cmd/*/*.h tests/tools/*.h)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<

@@ -65,6 +65,9 @@
 #include "noise.h"
 #include "session.h"
 
+#define TOOL_NAME "wsclients"
+#include "toolnet.h"
+
 enum {
 	MAX_CLIENTS = 4096,
 	MAX_SECONDS = 3600,
@@ -75,14 +78,7 @@ enum {
 	RX_MAX = 2048,
 };
 
-#define NSEC 1000000000ULL
-#define MSEC 1000000ULL
 #define RETRY_NS (1000 * MSEC)
-
-struct addr {
-	struct sockaddr_storage ss;
-	socklen_t len;
-};
 
 struct client {
 	int fd;
@@ -120,19 +116,6 @@ static char server_str[64];
 static size_t server_str_len;
 static volatile sig_atomic_t stop;
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -145,80 +128,26 @@ static _Noreturn void die(const char *what, const char *arg)
 	exit(2);
 }
 
-/* --- addresses (same ranges as wsflood) ---------------------------------------- */
+/* --- addresses (ranges and parser in toolnet.h) ---------------------------------- */
 
-static bool v4_in_test_range(uint32_t ip)
+/*
+ * -s (port_needed) or -b: exits 2 on a bad or refused address. Messages
+ * quote a bracketed address from after its '[' unless its brackets are
+ * malformed (as they always have).
+ */
+static void parse_addr_or_die(struct addr *out, const char *s, bool port_needed, const char *name)
 {
-	return (ip & 0xfffe0000u) == 0xc6120000u; /* 198.18.0.0/15 */
-}
+	const char *rb = strchr(s, ']');
+	const char *shown = s[0] == '[' && rb && (!rb[1] || rb[1] == ':') ? s + 1 : s;
+	int r = addr_parse(out, s, port_needed ? PORT_REQUIRED : PORT_OPTIONAL_NONZERO);
 
-static bool addr_allowed(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET) {
-		uint32_t ip = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
-
-		return (ip >> 24) == 127 || v4_in_test_range(ip);
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-
-		return IN6_IS_ADDR_LOOPBACK(a) ||
-		       (a->s6_addr[0] == 0xfd && (a->s6_addr[1] == 0x18 || a->s6_addr[1] == 0x19));
-	}
-	return false;
-}
-
-/* "a.b.c.d:port" or "[v6]:port"; without port_needed also "a.b.c.d" or "v6". */
-static void addr_parse(struct addr *out, const char *s, bool port_needed, const char *name)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *port = NULL, *end;
-	size_t hlen;
-	unsigned long p = 0;
-
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (!end || (end[1] && end[1] != ':'))
-			die("bad address", s);
-		s++;
-		hlen = (size_t)(end - s);
-		port = end[1] ? end + 2 : NULL;
-	} else if (strchr(s, ':') && strchr(s, ':') == strrchr(s, ':')) {
-		end = strchr(s, ':');
-		hlen = (size_t)(end - s);
-		port = end + 1;
-	} else {
-		hlen = strlen(s);
-	}
-	if (hlen == 0 || hlen >= sizeof(host) || (port_needed && !port))
-		die("bad address", s);
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	if (port) {
-		char *e;
-
-		errno = 0;
-		p = strtoul(port, &e, 10);
-		if (!*port || *e || errno || p == 0 || p > 65535)
-			die("bad port in", s);
-	}
-	memset(out, 0, sizeof(*out));
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)p);
-		out->len = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)p);
-		out->len = sizeof(*v6);
-	} else {
-		die("bad address", s);
-	}
+	if (r == -ERANGE)
+		die("bad port in", shown);
+	if (r < 0)
+		die("bad address", shown);
 	if (!addr_allowed(&out->ss)) {
-		fprintf(stderr, "wsclients: refusing %s address '%s': outside 127.0.0.0/8, ::1, "
-			"198.18.0.0/15, fd18::/16, fd19::/16\n", name, s);
+		fprintf(stderr, "wsclients: refusing %s address '%s': outside " TEST_RANGES "\n",
+			name, shown);
 		exit(2);
 	}
 }
@@ -664,8 +593,8 @@ static void parse_opts(int argc, char **argv)
 				die("crypto init failed", NULL);
 			genkeys(optarg);
 			exit(0);
-		case 's': addr_parse(&o.server, optarg, true, "server"); have_s = true; break;
-		case 'b': addr_parse(&o.bind, optarg, false, "bind"); o.have_bind = true; break;
+		case 's': parse_addr_or_die(&o.server, optarg, true, "server"); have_s = true; break;
+		case 'b': parse_addr_or_die(&o.bind, optarg, false, "bind"); o.have_bind = true; break;
 		case 'k':
 			if (ws_key_from_base64(o.server_pub, optarg) < 0)
 				die("bad public key", optarg);
@@ -681,8 +610,7 @@ static void parse_opts(int argc, char **argv)
 	}
 	if (optind != argc || !have_s || !have_k || !have_d || !o.file)
 		usage();
-	if (o.have_bind && o.bind.ss.ss_family != o.server.ss.ss_family)
-		die("-b and -s must be of the same address family", NULL);
+	require_same_family(&o.bind, o.have_bind, &o.server);
 }
 
 int main(int argc, char **argv)

@@ -63,26 +63,21 @@
 #include "crypto.h"
 #include "messages.h"
 
+#define TOOL_NAME "wsflood"
+#include "toolnet.h"
+
 enum {
 	BATCH = 64,
 	MAX_DGRAM = 65507,
 	SEQ_RECORD = 16,           /* "WSQ1" | run id (4) | seq (8, LE) */
 	SEQ_MAX_LEN = 1472,
-	SOCK_BUF = 4 << 20,
 	MAX_COUNT = 100000000,
 	MAX_SECONDS = 3600,
 	MAX_LINGER_MS = 60000,
 	MAX_BURST = 4096,
 };
 
-#define NSEC 1000000000ULL
-
 enum mode { MODE_RANDOM, MODE_REPLAY, MODE_SEQ, MODE_ECHO };
-
-struct addr {
-	struct sockaddr_storage ss;
-	socklen_t len;
-};
 
 struct opts {
 	struct addr server, bind;
@@ -117,113 +112,10 @@ static uint8_t *txbufs;            /* BATCH buffers of o.len bytes */
 static uint8_t rxbuf[MAX_DGRAM + 1];
 static volatile sig_atomic_t stop;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
-}
-
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-/* --- addresses ---------------------------------------------------------------- */
-
-/* 127.0.0.0/8, ::1, 198.18.0.0/15, fd18::/16, fd19::/16. */
-static bool addr_allowed(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET) {
-		uint32_t ip = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
-
-		return (ip >> 24) == 127 || (ip & 0xfffe0000u) == 0xc6120000u;
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-
-		return IN6_IS_ADDR_LOOPBACK(a) ||
-		       (a->s6_addr[0] == 0xfd && (a->s6_addr[1] == 0x18 || a->s6_addr[1] == 0x19));
-	}
-	return false;
-}
-
-/*
- * "a.b.c.d:port", "[v6]:port", or with port_optional also "a.b.c.d", "[v6]"
- * and a bare v6 address (port 0). Returns 0 or -EINVAL.
- */
-static int addr_parse(struct addr *out, const char *s, bool port_optional)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *port = NULL, *end;
-	size_t hlen;
-
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (!end || (end[1] && end[1] != ':'))
-			return -EINVAL;
-		hlen = (size_t)(end - s - 1);
-		s++;
-		port = end[1] ? end + 2 : NULL;
-	} else if (strchr(s, ':') && strchr(s, ':') == strrchr(s, ':')) {
-		end = strchr(s, ':');
-		hlen = (size_t)(end - s);
-		port = end + 1;
-	} else {
-		hlen = strlen(s);
-	}
-	if (hlen == 0 || hlen >= sizeof(host) || (!port && !port_optional))
-		return -EINVAL;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-
-	unsigned long p = 0;
-	if (port) {
-		char *e;
-
-		errno = 0;
-		p = strtoul(port, &e, 10);
-		if (!*port || *e || errno || p > 65535 || (p == 0 && !port_optional))
-			return -EINVAL;
-	}
-	memset(out, 0, sizeof(*out));
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)p);
-		out->len = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)p);
-		out->len = sizeof(*v6);
-	} else {
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static bool addr_port_set(const struct addr *a)
-{
-	return a->ss.ss_family == AF_INET ? ((const struct sockaddr_in *)&a->ss)->sin_port != 0
-					  : ((const struct sockaddr_in6 *)&a->ss)->sin6_port != 0;
-}
-
-static bool addr_eq(const struct addr *a, const struct sockaddr_storage *ss)
-{
-	if (a->ss.ss_family != ss->ss_family)
-		return false;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)&a->ss, *y = (const void *)ss;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)&a->ss, *y = (const void *)ss;
-
-	return x->sin6_port == y->sin6_port &&
-	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
 }
 
 /* --- packets ------------------------------------------------------------------ */
@@ -526,19 +418,6 @@ static double opt_num(const char *name, const char *s, double min, double max)
 	return v;
 }
 
-static void opt_addr(struct addr *a, const char *name, const char *s, bool port_optional)
-{
-	if (addr_parse(a, s, port_optional) < 0) {
-		fprintf(stderr, "wsflood: bad %s address '%s'\n", name, s);
-		exit(2);
-	}
-	if (!addr_allowed(&a->ss)) {
-		fprintf(stderr, "wsflood: refusing %s address '%s': outside 127.0.0.0/8, ::1, "
-			"198.18.0.0/15, fd18::/16, fd19::/16\n", name, s);
-		exit(2);
-	}
-}
-
 static enum mode opt_mode(const char *s)
 {
 	if (!strcmp(s, "random"))
@@ -560,8 +439,8 @@ static void parse_opts(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "s:k:r:n:t:m:f:b:c:l:B:w:h")) != -1) {
 		switch (c) {
-		case 's': opt_addr(&o.server, "server", optarg, false); have_s = true; break;
-		case 'b': opt_addr(&o.bind, "bind", optarg, true); o.have_bind = true; break;
+		case 's': opt_addr(&o.server, "server", optarg, PORT_REQUIRED); have_s = true; break;
+		case 'b': opt_addr(&o.bind, "bind", optarg, PORT_OPTIONAL); o.have_bind = true; break;
 		case 'k':
 			if (ws_key_from_base64(o.server_pub, optarg) < 0) {
 				fprintf(stderr, "wsflood: bad public key '%s'\n", optarg);
@@ -582,17 +461,14 @@ static void parse_opts(int argc, char **argv)
 		}
 	}
 	if (o.mode == MODE_ECHO) {
-		if (optind != argc || have_s || !o.have_bind || !addr_port_set(&o.bind))
+		if (optind != argc || have_s || !o.have_bind || addr_port(&o.bind) == 0)
 			usage();
 		o.server.ss.ss_family = o.bind.ss.ss_family;
 		return;
 	}
 	if (optind != argc || !have_s)
 		usage();
-	if (o.have_bind && o.bind.ss.ss_family != o.server.ss.ss_family) {
-		fprintf(stderr, "wsflood: -b and -s must be of the same address family\n");
-		exit(2);
-	}
+	require_same_family(&o.bind, o.have_bind, &o.server);
 	if (o.mode == MODE_RANDOM && !o.have_key) {
 		fprintf(stderr, "wsflood: random mode needs -k SERVER_PUBKEY_B64\n");
 		exit(2);
@@ -656,14 +532,11 @@ static int prepare(void)
 
 static int open_socket(void)
 {
-	int fd = socket(o.server.ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), v = SOCK_BUF;
+	int fd = socket(o.server.ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	sock_buffers(fd);
 	if (o.have_bind && bind(fd, (const struct sockaddr *)&o.bind.ss, o.bind.len) < 0) {
 		close(fd);
 		return -1;

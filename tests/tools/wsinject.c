@@ -59,6 +59,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TOOL_NAME "wsinject"
+#include "toolnet.h"
+
 enum {
 	MAX_DGRAM = 65535,
 	CAP_LEN = 2048,
@@ -74,15 +77,7 @@ enum {
 	DEFAULT_PER = 16,
 	DEFAULT_SECONDS = 60,
 	MAX_SECONDS = 3600,
-	SOCK_BUF = 4 << 20,
 	LINE_MAX_LEN = 256,
-};
-
-#define NSEC 1000000000ULL
-
-struct addr {
-	struct sockaddr_storage ss;
-	socklen_t len;
 };
 
 struct dgram {
@@ -111,109 +106,6 @@ static uint64_t rng_state;
 static uint8_t rxbuf[MAX_DGRAM + 1];
 static char line[LINE_MAX_LEN];
 static size_t line_len;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
-}
-
-/* --- addresses (the same checks as wsrelay and wsflood) ------------------------ */
-
-/* 127.0.0.0/8, ::1, 198.18.0.0/15, fd18::/16, fd19::/16. */
-static bool addr_allowed(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET) {
-		uint32_t ip = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
-
-		return (ip >> 24) == 127 || (ip & 0xfffe0000u) == 0xc6120000u;
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-
-		return IN6_IS_ADDR_LOOPBACK(a) ||
-		       (a->s6_addr[0] == 0xfd && (a->s6_addr[1] == 0x18 || a->s6_addr[1] == 0x19));
-	}
-	return false;
-}
-
-static uint16_t addr_port(const struct addr *a)
-{
-	return ntohs(a->ss.ss_family == AF_INET ? ((const struct sockaddr_in *)&a->ss)->sin_port
-						: ((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-}
-
-/*
- * "a.b.c.d:port", "[v6]:port", or with port_optional also "a.b.c.d", "[v6]"
- * and a bare v6 address (port 0). Returns 0 or -EINVAL.
- */
-static int addr_parse(struct addr *out, const char *s, bool port_optional)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *port = NULL, *end;
-	size_t hlen;
-
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (!end || (end[1] && end[1] != ':'))
-			return -EINVAL;
-		hlen = (size_t)(end - s - 1);
-		s++;
-		port = end[1] ? end + 2 : NULL;
-	} else if (strchr(s, ':') && strchr(s, ':') == strrchr(s, ':')) {
-		end = strchr(s, ':');
-		hlen = (size_t)(end - s);
-		port = end + 1;
-	} else {
-		hlen = strlen(s);
-	}
-	if (hlen == 0 || hlen >= sizeof(host) || (!port && !port_optional))
-		return -EINVAL;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-
-	unsigned long p = 0;
-	if (port) {
-		char *e;
-
-		errno = 0;
-		p = strtoul(port, &e, 10);
-		if (!*port || *e || errno || p > 65535 || (p == 0 && !port_optional))
-			return -EINVAL;
-	}
-	memset(out, 0, sizeof(*out));
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)p);
-		out->len = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)p);
-		out->len = sizeof(*v6);
-	} else {
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static bool addr_eq(const struct addr *a, const struct sockaddr_storage *ss)
-{
-	if (a->ss.ss_family != ss->ss_family)
-		return false;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)&a->ss, *y = (const void *)ss;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)&a->ss, *y = (const void *)ss;
-
-	return x->sin6_port == y->sin6_port &&
-	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
-}
 
 /* --- forwarding and capture ------------------------------------------------------ */
 
@@ -434,16 +326,6 @@ static bool read_commands(void)
 
 /* --- setup and main loop --------------------------------------------------------- */
 
-static void sock_buffers(int fd)
-{
-	int v = SOCK_BUF;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-}
-
 static int setup(void)
 {
 	int one = 1;
@@ -501,23 +383,6 @@ static void usage(void)
 	exit(2);
 }
 
-static void opt_addr(struct addr *a, const char *name, const char *s, bool bind_only)
-{
-	if (addr_parse(a, s, bind_only) < 0) {
-		fprintf(stderr, "wsinject: bad %s address '%s'\n", name, s);
-		exit(2);
-	}
-	if (bind_only && addr_port(a) != 0) {
-		fprintf(stderr, "wsinject: %s takes an address without a port: '%s'\n", name, s);
-		exit(2);
-	}
-	if (!addr_allowed(&a->ss)) {
-		fprintf(stderr, "wsinject: refusing %s address '%s': outside 127.0.0.0/8, ::1, "
-			"198.18.0.0/15, fd18::/16, fd19::/16\n", name, s);
-		exit(2);
-	}
-}
-
 static unsigned long opt_num(const char *name, const char *s, unsigned long max)
 {
 	char *end;
@@ -539,9 +404,9 @@ static void parse_opts(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "l:s:b:S:t:h")) != -1) {
 		switch (c) {
-		case 'l': opt_addr(&o.listen, "listen", optarg, false); have_l = true; break;
-		case 's': opt_addr(&o.server, "server", optarg, false); have_s = true; break;
-		case 'b': opt_addr(&o.bind, "bind", optarg, true); o.have_bind = true; break;
+		case 'l': opt_addr(&o.listen, "listen", optarg, PORT_REQUIRED); have_l = true; break;
+		case 's': opt_addr(&o.server, "server", optarg, PORT_REQUIRED); have_s = true; break;
+		case 'b': opt_addr(&o.bind, "bind", optarg, PORT_NONE); o.have_bind = true; break;
 		case 'S': o.seed = opt_num("seed", optarg, ~0UL); break;
 		case 't': o.seconds = (unsigned)opt_num("seconds", optarg, MAX_SECONDS); break;
 		default: usage();
@@ -549,10 +414,7 @@ static void parse_opts(int argc, char **argv)
 	}
 	if (optind != argc || !have_l || !have_s || o.seconds == 0)
 		usage();
-	if (o.have_bind && o.bind.ss.ss_family != o.server.ss.ss_family) {
-		fprintf(stderr, "wsinject: -b and -s must be of the same address family\n");
-		exit(2);
-	}
+	require_same_family(&o.bind, o.have_bind, &o.server);
 }
 
 int main(int argc, char **argv)

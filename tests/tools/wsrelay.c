@@ -50,13 +50,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TOOL_NAME "wsrelay"
+#include "toolnet.h"
+
 enum {
 	MAX_MAPS = 1024,
 	QUEUE_SLOTS = 65536,
 	MAX_DGRAM = 65535,
 	MIN_BUF = 2048,
 	RX_BURST = 256,          /* datagrams read per readiness event */
-	SOCK_BUF = 4 << 20,
 	EV_LISTEN = 0,
 	EV_TIMER = 1,
 	EV_SIGNAL = 2,
@@ -65,17 +67,10 @@ enum {
 	MAX_SECONDS = 86400,
 };
 
-#define NSEC 1000000000ULL
-#define MSEC 1000000ULL
 #define IDLE_NS (120 * NSEC)
 #define MEM_CAP (256ULL << 20)
 
 enum dir { C2S = 0, S2C = 1 };
-
-struct addr {
-	struct sockaddr_storage ss;
-	socklen_t len;
-};
 
 struct mapping {
 	bool used;
@@ -122,93 +117,7 @@ static struct stats st[2];
 static int epfd = -1, listen_fd = -1, timer_fd = -1, signal_fd = -1;
 static uint8_t rxbuf[MAX_DGRAM + 1];
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
-}
-
 /* --- addresses ---------------------------------------------------------------- */
-
-/* 127.0.0.0/8, ::1, 198.18.0.0/15, fd18::/16, fd19::/16. */
-static bool addr_allowed(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET) {
-		uint32_t ip = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
-
-		return (ip >> 24) == 127 || (ip & 0xfffe0000u) == 0xc6120000u;
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-
-		return IN6_IS_ADDR_LOOPBACK(a) ||
-		       (a->s6_addr[0] == 0xfd && (a->s6_addr[1] == 0x18 || a->s6_addr[1] == 0x19));
-	}
-	return false;
-}
-
-static uint16_t addr_port(const struct addr *a)
-{
-	return ntohs(a->ss.ss_family == AF_INET ? ((const struct sockaddr_in *)&a->ss)->sin_port
-						: ((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-}
-
-/*
- * "a.b.c.d:port", "[v6]:port", or with port_optional also "a.b.c.d", "[v6]"
- * and a bare v6 address (port 0). Returns 0 or -EINVAL.
- */
-static int addr_parse(struct addr *out, const char *s, bool port_optional)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *port = NULL, *end;
-	size_t hlen;
-
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (!end || (end[1] && end[1] != ':'))
-			return -EINVAL;
-		hlen = (size_t)(end - s - 1);
-		s++;
-		port = end[1] ? end + 2 : NULL;
-	} else if (strchr(s, ':') && strchr(s, ':') == strrchr(s, ':')) {
-		end = strchr(s, ':');
-		hlen = (size_t)(end - s);
-		port = end + 1;
-	} else {
-		hlen = strlen(s);
-	}
-	if (hlen == 0 || hlen >= sizeof(host) || (!port && !port_optional))
-		return -EINVAL;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-
-	unsigned long p = 0;
-	if (port) {
-		char *e;
-
-		errno = 0;
-		p = strtoul(port, &e, 10);
-		if (!*port || *e || errno || p > 65535 || (p == 0 && !port_optional))
-			return -EINVAL;
-	}
-	memset(out, 0, sizeof(*out));
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)p);
-		out->len = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)p);
-		out->len = sizeof(*v6);
-	} else {
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static const char *addr_str(const struct addr *a, char *buf, size_t cap)
 {
@@ -221,21 +130,6 @@ static const char *addr_str(const struct addr *a, char *buf, size_t cap)
 		snprintf(ip, sizeof(ip), "?");
 	snprintf(buf, cap, a->ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, addr_port(a));
 	return buf;
-}
-
-static bool addr_eq(const struct addr *a, const struct sockaddr_storage *ss)
-{
-	if (a->ss.ss_family != ss->ss_family)
-		return false;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)&a->ss, *y = (const void *)ss;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)&a->ss, *y = (const void *)ss;
-
-	return x->sin6_port == y->sin6_port &&
-	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
 }
 
 /* --- PRNG (splitmix64) -------------------------------------------------------- */
@@ -383,16 +277,6 @@ static void print_stats(const char *why)
 }
 
 /* --- mappings ----------------------------------------------------------------- */
-
-static void sock_buffers(int fd)
-{
-	int v = SOCK_BUF;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-}
 
 static void map_close(uint32_t i)
 {
@@ -739,23 +623,6 @@ static double opt_num(const char *name, const char *s, double max)
 	return v;
 }
 
-static void opt_addr(struct addr *a, const char *name, const char *s, bool bind_only)
-{
-	if (addr_parse(a, s, bind_only) < 0) {
-		fprintf(stderr, "wsrelay: bad %s address '%s'\n", name, s);
-		exit(2);
-	}
-	if (bind_only && addr_port(a) != 0) {
-		fprintf(stderr, "wsrelay: %s takes an address without a port: '%s'\n", name, s);
-		exit(2);
-	}
-	if (!addr_allowed(&a->ss)) {
-		fprintf(stderr, "wsrelay: refusing %s address '%s': outside 127.0.0.0/8, ::1, "
-			"198.18.0.0/15, fd18::/16, fd19::/16\n", name, s);
-		exit(2);
-	}
-}
-
 static void parse_opts(int argc, char **argv)
 {
 	bool have_l = false, have_s = false;
@@ -763,9 +630,9 @@ static void parse_opts(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "l:s:d:j:r:R:u:x:S:t:b:h")) != -1) {
 		switch (c) {
-		case 'l': opt_addr(&o.listen, "listen", optarg, false); have_l = true; break;
-		case 's': opt_addr(&o.server, "server", optarg, false); have_s = true; break;
-		case 'b': opt_addr(&o.bind, "bind", optarg, true); o.have_bind = true; break;
+		case 'l': opt_addr(&o.listen, "listen", optarg, PORT_REQUIRED); have_l = true; break;
+		case 's': opt_addr(&o.server, "server", optarg, PORT_REQUIRED); have_s = true; break;
+		case 'b': opt_addr(&o.bind, "bind", optarg, PORT_NONE); o.have_bind = true; break;
 		case 'd': o.delay_ms = opt_num("delay", optarg, 60000); break;
 		case 'j': o.jitter_ms = opt_num("jitter", optarg, 60000); break;
 		case 'r': o.reorder_pct = opt_num("reorder", optarg, 100); break;
@@ -780,10 +647,7 @@ static void parse_opts(int argc, char **argv)
 	}
 	if (optind != argc || !have_l || !have_s || o.seconds == 0)
 		usage();
-	if (o.have_bind && o.bind.ss.ss_family != o.server.ss.ss_family) {
-		fprintf(stderr, "wsrelay: -b and -s must be of the same address family\n");
-		exit(2);
-	}
+	require_same_family(&o.bind, o.have_bind, &o.server);
 	if (!o.have_extra)
 		o.reorder_extra_ms = o.delay_ms + 2 * o.jitter_ms + 1;
 }
