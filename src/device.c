@@ -11,6 +11,14 @@
 #include "device.h"
 #include "log.h"
 #include "offload.h"
+
+#ifdef TUN_F_USO4
+#define WS_TUN_F_USO4 TUN_F_USO4
+#define WS_TUN_F_USO6 TUN_F_USO6
+#else /* headers older than Linux 6.2 */
+#define WS_TUN_F_USO4 0x20
+#define WS_TUN_F_USO6 0x40
+#endif
 #include "tun.h"
 
 uint64_t ws_now_ns(void)
@@ -69,9 +77,16 @@ static int open_tun(struct ws_device *dev, const char *ifname, bool offloads)
 	int fd;
 
 	if (offloads) {
+		const unsigned tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+
 		fd = ws_tun_open(ifname, dev->ifname, WS_TUN_VNET_HDR);
-		if (fd >= 0 && ws_tun_set_offload(fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+		/* UDP segmentation (Linux 6.2+) lets received UDP be written coalesced too. */
+		if (fd >= 0 && ws_tun_set_offload(fd, tso | WS_TUN_F_USO4 | WS_TUN_F_USO6,
 						  WS_VNET_HDR_LEN) == 0) {
+			dev->vnet = dev->uso = true;
+			return fd;
+		}
+		if (fd >= 0 && ws_tun_set_offload(fd, tso, WS_VNET_HDR_LEN) == 0) {
 			dev->vnet = true;
 			return fd;
 		}

@@ -159,6 +159,7 @@ struct ws_device {
 	char ifname[16];
 	int tun_fd;
 	bool vnet;                     /* TUN with virtio-net headers: TSO reads, GRO writes */
+	bool uso;                      /* ... and UDP segmentation: UDP is coalesced too */
 	struct ws_udp udp;
 	int send_fd4, send_fd6;        /* for ctl's single sends */
 	uint16_t listen_port;

@@ -10,7 +10,10 @@
  *    kernel's own software GSO would.
  *  - RX (tunnel -> TUN write): struct ws_gro coalesces in-sequence TCP
  *    segments of one flow into one super-packet with a GSO vnet header, so
- *    the kernel's TCP stack receives one skb instead of dozens.
+ *    the kernel's TCP stack receives one skb instead of dozens; optionally
+ *    (ws_gro_set_udp, for a TUN that accepted TUN_F_USO4/6, Linux >= 6.2)
+ *    also equal-sized UDP datagrams of one flow into one UDP_L4 (USO)
+ *    super-packet.
  *  - Internet checksums (RFC 1071) with 64-bit accumulation.
  *
  * Pure: no syscalls, no allocation; callers provide every buffer. All byte
@@ -25,6 +28,7 @@
 #define WS_OFFLOAD_H
 
 #include <linux/virtio_net.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +43,8 @@ enum ws_offload_limits {
 	WS_GRO_BUCKETS = 512,          /* flow table size (power of two, >= 2 x items) */
 	WS_GRO_HEADROOM = 16,          /* writable bytes before a coalesced packet */
 	WS_GRO_SLOT = WS_GRO_HEADROOM + 65536, /* scratch per coalesced item */
+	WS_GRO_UDP_MAX_SEGS = 64,      /* datagrams per UDP item (the kernel's
+					  UDP_MAX_SEGMENTS: 64 before 6.9, 128 since) */
 };
 
 /* Header sizes and fields the offloads touch. */
@@ -202,6 +208,7 @@ struct ws_gro_flow {
 	uint8_t addr[32];      /* source then destination (4 or 16 bytes each) */
 	uint8_t ports[4];
 	uint8_t family;        /* 4 or 6 */
+	uint8_t proto;         /* WS_PROTO_TCP or WS_PROTO_UDP */
 };
 
 struct ws_gro_item {
@@ -209,10 +216,10 @@ struct ws_gro_item {
 	uint8_t *slot;         /* scratch slot (NULL until a second segment joins) */
 	uint32_t len;
 	uint32_t next_seq;     /* TCP: sequence number the next segment must carry */
-	uint16_t gso_size;     /* TCP payload bytes of the first segment */
+	uint16_t gso_size;     /* TCP/UDP payload bytes of the first segment */
 	uint16_t nseg;
-	uint8_t iph_len, tcph_len;
-	uint8_t kind;          /* enum in offload_gro.c: other / TCP candidate */
+	uint8_t iph_len, l4h_len; /* IP header, TCP header (or 8 for UDP) */
+	uint8_t kind;          /* enum in offload_gro.c: other / TCP / UDP candidate */
 	uint8_t open;          /* more segments may still be appended */
 	uint8_t ecn;           /* first segment carried CWR */
 	struct ws_gro_flow flow;
@@ -222,6 +229,7 @@ struct ws_gro {
 	uint8_t *scratch;
 	size_t n_slots, slots_used;
 	size_t n;                              /* items so far */
+	bool udp;                              /* coalesce UDP too (ws_gro_set_udp) */
 	uint16_t bucket[WS_GRO_BUCKETS];       /* flow -> latest item + 1 (0: empty) */
 	struct ws_gro_item items[WS_GRO_MAX_ITEMS];
 };
@@ -232,9 +240,18 @@ struct ws_gro {
  * slots, one per item that coalesces two or more segments; with none left,
  * a packet that could have joined an item starts its own instead (nothing is
  * lost). n / 2 slots cover any n packets (32 slots, 2 MiB, for a batch of
- * 64). scratch may be NULL with scratch_cap 0 (no coalescing).
+ * 64). scratch may be NULL with scratch_cap 0 (no coalescing). UDP
+ * coalescing starts off.
  */
 void ws_gro_init(struct ws_gro *g, uint8_t *scratch, size_t scratch_cap);
+
+/*
+ * Coalesce UDP datagrams too (on) or not (off, the default). Turn it on only
+ * when the TUN accepted TUN_F_USO4 | TUN_F_USO6 in TUNSETOFFLOAD (Linux >=
+ * 6.2): an older kernel refuses a UDP_L4 write. Kept across ws_gro_reset;
+ * call it between batches (before the first ws_gro_add after a reset).
+ */
+void ws_gro_set_udp(struct ws_gro *g, bool on);
 
 /* Empty the batch (keeps the scratch). Items from before are invalid after. */
 void ws_gro_reset(struct ws_gro *g);
@@ -258,6 +275,18 @@ void ws_gro_reset(struct ws_gro *g);
  * kernel's GRO wants them consecutive): should the kernel segment the item
  * again (forwarding), the segments get the first's ID + i.
  *
+ * With ws_gro_set_udp on, a UDP datagram (IPv4 without options, not a
+ * fragment, with a good header checksum, or IPv6 without extension headers;
+ * IP length = len; UDP length = the rest; payload >= 1; a UDP checksum that
+ * is present, i.e. not 0, and correct) joins its flow's latest item when:
+ * same addresses and ports, that item is a UDP item still open, payload <=
+ * the item's first datagram's payload (a smaller one closes the item), same
+ * TOS/TTL/DF (IPv4) or first word/hop limit (IPv6), fewer than
+ * WS_GRO_UDP_MAX_SEGS datagrams in the item so far, and total length <=
+ * 65535. The first datagram's checksum is verified too before anything
+ * joins it. TCP and UDP of the same addresses and ports are separate flows.
+ * With it off, UDP datagrams are written as they came (as before).
+ *
  * Returns 1 when merged, 0 when a new item was started, -ENOSPC when
  * WS_GRO_MAX_ITEMS items exist (nothing done: write the items, reset, add
  * again), -EINVAL for len 0 or len > WS_OFFLOAD_MAX_PKT (drop it).
@@ -277,6 +306,10 @@ size_t ws_gro_count(const struct ws_gro *g);
  * csum_start = IP header length, csum_offset = 16, the TCP checksum field
  * holding the folded pseudo-header sum, IPv4 total length and header checksum
  * or IPv6 payload length updated, PSH set when the last segment had it.
+ * A coalesced UDP item likewise: gso UDP_L4, gso_size = the first
+ * datagram's payload, hdr_len = IP header + 8, NEEDS_CSUM with csum_start =
+ * IP header length, csum_offset = 6, UDP length = len - IP header, the UDP
+ * checksum field holding the folded pseudo-header sum.
  * Returns 0, or -EINVAL when i is out of range.
  */
 int ws_gro_item(const struct ws_gro *g, size_t i, struct ws_vnet_hdr *h,

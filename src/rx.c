@@ -79,6 +79,7 @@ static struct rx_batch *rx_batch_new(struct ws_device *dev)
 			return NULL;
 		}
 		ws_gro_init(&b->gro, b->gro_scratch, (size_t)RX_GRO_SLOTS * WS_GRO_SLOT);
+		ws_gro_set_udp(&b->gro, dev->uso);
 	}
 	return b;
 }

@@ -1157,6 +1157,342 @@ static void test_gro_capacity(void)
 	}
 }
 
+/* ---- UDP coalescing ------------------------------------------------------------ */
+
+static struct spec udp4(size_t pay_len)
+{
+	struct spec s = tcp4(pay_len);
+
+	s.udp = 1;
+	return s;
+}
+
+static struct spec udp6(size_t pay_len)
+{
+	struct spec s = tcp6(pay_len);
+
+	s.udp = 1;
+	return s;
+}
+
+/* n datagrams of s, payload size each (the last of size last), consecutive
+ * IPv4 IDs: the datagrams a peer's kernel sends for one USO write. */
+static void make_datagrams(const struct spec *s, size_t n, size_t size, size_t last)
+{
+	struct spec d = *s;
+
+	for (size_t i = 0; i < n; i++) {
+		d.pay = payload + i * size;
+		d.pay_len = i + 1 < n ? size : last;
+		d.id = (uint16_t)(s->id + i);
+		pkt_len[i] = build(pkts[i], &d, CS_FULL);
+	}
+}
+
+/* Coalesced UDP item i: the USO super-packet the kernel expects, byte for
+ * byte, and segmenting it gives back input packets first.. exactly. */
+static void check_udp_item(size_t i, const struct spec *s, size_t first, size_t nseg,
+			   size_t size, size_t last)
+{
+	struct spec e = *s;
+	struct ws_vnet_hdr h;
+	const uint8_t *p;
+	size_t len, iph = spec_iph(s);
+	int r;
+
+	CU_ASSERT_EQUAL_FATAL(ws_gro_item(&gro, i, &h, &p, &len), 0);
+	CU_ASSERT_EQUAL(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	CU_ASSERT_EQUAL(h.gso_type, VIRTIO_NET_HDR_GSO_UDP_L4);
+	CU_ASSERT_EQUAL(h.gso_size, size);
+	CU_ASSERT_EQUAL(h.hdr_len, iph + 8);
+	CU_ASSERT_EQUAL(h.csum_start, iph);
+	CU_ASSERT_EQUAL(h.csum_offset, 6);
+	e.pay = payload + first * size;
+	e.pay_len = (nseg - 1) * size + last;
+	e.id = (uint16_t)(s->id + first);
+	CU_ASSERT_EQUAL_FATAL(len, build(exp_buf, &e, CS_PARTIAL));
+	CU_ASSERT_EQUAL(memcmp(p, exp_buf, len), 0);
+	r = ws_offload_segment(p, len, &h, out_buf, STRIDE, MAX_SEGS, seg_len, STRIDE);
+	CU_ASSERT_EQUAL_FATAL(r, (int)nseg);
+	for (size_t k = 0; k < nseg; k++) {
+		CU_ASSERT_EQUAL(seg_len[k], pkt_len[first + k]);
+		CU_ASSERT_EQUAL(memcmp(out_buf + k * STRIDE, pkts[first + k], seg_len[k]), 0);
+	}
+}
+
+static void udp_round_trip(const struct spec *s, size_t n, size_t size, size_t last)
+{
+	make_datagrams(s, n, size, last);
+	gro_fresh(SCRATCH_SLOTS);
+	ws_gro_set_udp(&gro, true);
+	for (size_t i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[i], pkt_len[i]), i > 0);
+	CU_ASSERT_EQUAL_FATAL(ws_gro_count(&gro), 1);
+	check_udp_item(0, s, 0, n, size, last);
+}
+
+static void test_gro_udp_round_trip(void)
+{
+	struct spec s = udp4(0), s6 = udp6(0);
+
+	udp_round_trip(&s, 20, 64, 64); /* iperf3 -u -l 64 */
+	udp_round_trip(&s, 2, 1, 1);
+	udp_round_trip(&s, 10, 1472, 100);
+	s.tos = 0x2e << 2, s.ttl = 1, s.df = 0, s.id = 0xfff0; /* the ID wraps */
+	udp_round_trip(&s, 40, 1000, 999);
+	udp_round_trip(&s6, 20, 64, 64);
+	udp_round_trip(&s6, 64, 1000, 24);
+	s6.tos = 0xb8, s6.flowlabel = 0xfffff, s6.ttl = 255;
+	udp_round_trip(&s6, 5, 1452, 1);
+}
+
+/* Off by default: every datagram is written as it came, and after a reset
+ * the setting stays. */
+static void test_gro_udp_off(void)
+{
+	struct spec s = udp4(0);
+	struct ws_vnet_hdr h;
+	const uint8_t *p;
+	size_t len;
+
+	make_datagrams(&s, 8, 64, 64);
+	gro_fresh(SCRATCH_SLOTS);
+	for (size_t i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[i], pkt_len[i]), 0);
+	CU_ASSERT_EQUAL_FATAL(ws_gro_count(&gro), 8);
+	for (size_t i = 0; i < 8; i++) {
+		ws_gro_item(&gro, i, &h, &p, &len);
+		CU_ASSERT(h.gso_type == VIRTIO_NET_HDR_GSO_NONE && h.flags == 0);
+		CU_ASSERT_PTR_EQUAL(p, pkts[i]);
+	}
+	ws_gro_set_udp(&gro, true);
+	ws_gro_reset(&gro);
+	for (size_t i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[i], pkt_len[i]), i > 0);
+	CU_ASSERT_EQUAL(ws_gro_count(&gro), 1);
+	ws_gro_set_udp(&gro, false);
+	ws_gro_reset(&gro);
+	for (size_t i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[i], pkt_len[i]), 0);
+	/* init turns it off again */
+	ws_gro_set_udp(&gro, true);
+	gro_fresh(SCRATCH_SLOTS);
+	CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[0], pkt_len[0]), 0);
+	CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[1], pkt_len[1]), 0);
+}
+
+static void u_udp_len(struct spec *a, struct spec *b, uint8_t *p, size_t *l)
+{
+	if (!p)
+		return;
+	(void)a, (void)b, (void)l;
+	p[spec_iph(b) + 5]--; /* UDP length one short, checksum fixed */
+	p[spec_iph(b) + 7]++;
+}
+static void u_zero_csum(struct spec *a, struct spec *b, uint8_t *p, size_t *l)
+{
+	if (!p)
+		return;
+	(void)a, (void)l, p[spec_iph(b) + 6] = p[spec_iph(b) + 7] = 0; /* "no checksum" */
+}
+static void u_tcp(struct spec *a, struct spec *b, uint8_t *p, size_t *l)
+{
+	(void)a, (void)p, (void)l, b->udp = 0; /* TCP, same addresses and ports */
+}
+
+static const struct pair_case udp_cases[] = {
+	{"same size", m_none, 1, 0},
+	{"smaller last", m_smaller, 1, 0},
+	{"IPv4 ID jumps", m_id, 1, 0},
+	{"other flow", m_port, 2, 0},
+	{"bigger than the first", m_bigger, 2, 0},
+	{"TTL / hop limit", m_ttl, 2, 0},
+	{"TOS / traffic class", m_tos, 2, 0},
+	{"bad UDP checksum", m_bad_csum, 2, 0},
+	{"no UDP checksum", u_zero_csum, 2, 0},
+	{"UDP length != IP payload", u_udp_len, 2, 0},
+	{"IP length != packet length", m_ip_len_short, 2, 0},
+	{"no payload", m_empty, 2, 0},
+	{"TCP on the same ports", u_tcp, 2, 0},
+	{"flow label", m_flowlabel, 2, 0},
+	{"DF", m_df, 2, 1},
+	{"IP options", m_ipopts, 2, 1},
+	{"IP options on the second", m_ipopts_second, 2, 1},
+	{"bad IPv4 header checksum", m_bad_iphdr_csum, 2, 1},
+};
+
+static void run_udp_pair(const struct pair_case *c, int v6)
+{
+	struct spec a = v6 ? udp6(1000) : udp4(1000), b;
+	struct ws_vnet_hdr h;
+	const uint8_t *p;
+	size_t l1, l2, len;
+
+	b = a;
+	b.pay = payload + 1000, b.id = (uint16_t)(a.id + 1);
+	c->mut(&a, &b, NULL, NULL);
+	l1 = build(pkts[0], &a, CS_FULL);
+	l2 = build(pkts[1], &b, CS_FULL);
+	c->mut(&a, &b, pkts[1], &l2);
+	gro_fresh(SCRATCH_SLOTS);
+	ws_gro_set_udp(&gro, true);
+	CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[0], l1), 0);
+	CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[1], l2), c->items == 1);
+	if (ws_gro_count(&gro) != c->items) {
+		CU_FAIL(c->name);
+		return;
+	}
+	if (c->items == 1) {
+		ws_gro_item(&gro, 0, &h, &p, &len);
+		CU_ASSERT_EQUAL(len, l1 + l2 - spec_iph(&a) - 8);
+		CU_ASSERT_EQUAL(h.gso_type, VIRTIO_NET_HDR_GSO_UDP_L4);
+		return;
+	}
+	ws_gro_item(&gro, 0, &h, &p, &len);
+	CU_ASSERT(h.gso_type == VIRTIO_NET_HDR_GSO_NONE && len == l1 && !memcmp(p, pkts[0], l1));
+	ws_gro_item(&gro, 1, &h, &p, &len);
+	CU_ASSERT(h.gso_type == VIRTIO_NET_HDR_GSO_NONE && len == l2 && !memcmp(p, pkts[1], l2));
+	/* the reverse: a bad (or different) first datagram takes nothing */
+	gro_fresh(SCRATCH_SLOTS);
+	ws_gro_set_udp(&gro, true);
+	CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[1], l2), 0);
+	CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[0], l1), c->mut == m_bigger);
+}
+
+static void test_gro_udp_pairs(void)
+{
+	for (size_t i = 0; i < sizeof(udp_cases) / sizeof(udp_cases[0]); i++) {
+		if (udp_cases[i].mut != m_flowlabel)
+			run_udp_pair(&udp_cases[i], 0);
+		if (!udp_cases[i].v4only)
+			run_udp_pair(&udp_cases[i], 1);
+	}
+}
+
+/* "No checksum" (0, IPv4) is not merged even when the datagram's true
+ * checksum would be 0 (sent as 0xffff), where a sum check alone passes. */
+static void test_gro_udp_no_checksum(void)
+{
+	static uint8_t pay[1000];
+	struct spec a = udp4(1000), b = udp4(1000);
+	size_t l1, l2, off = 20 + 6;
+	uint32_t sum;
+
+	memcpy(pay, payload + 1000, sizeof(pay));
+	pay[998] = pay[999] = 0;
+	b.pay = pay, b.id = (uint16_t)(a.id + 1);
+	l2 = build(pkts[1], &b, CS_FULL);
+	pkts[1][off] = pkts[1][off + 1] = 0;
+	sum = naive_fold(naive_add(naive_pseudo(&b, l2 - 20), pkts[1] + 20, l2 - 20));
+	put16(pay + 998, (uint16_t)~sum); /* now the sum is 0xffff: checksum 0 */
+	l1 = build(pkts[0], &a, CS_FULL);
+	l2 = build(pkts[1], &b, CS_FULL);
+	CU_ASSERT_EQUAL(pkts[1][off], 0xff);
+	CU_ASSERT_EQUAL(pkts[1][off + 1], 0xff);
+	gro_fresh(SCRATCH_SLOTS);
+	ws_gro_set_udp(&gro, true);
+	CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[0], l1), 0);
+	CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[1], l2), 1); /* 0xffff: merged */
+	pkts[1][off] = pkts[1][off + 1] = 0;
+	CU_ASSERT(packet_valid(&b, pkts[1], l2)); /* the sum alone still checks out */
+	gro_fresh(SCRATCH_SLOTS);
+	ws_gro_set_udp(&gro, true);
+	CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[0], l1), 0);
+	CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[1], l2), 0); /* 0: not merged */
+	CU_ASSERT_EQUAL(ws_gro_count(&gro), 2);
+}
+
+/* A smaller datagram closes the item; a corrupt one is written alone. */
+static void test_gro_udp_closing_and_corrupt(void)
+{
+	struct spec s = udp4(0);
+	const size_t sizes[] = {64, 64, 32, 64, 64, 64, 64};
+	struct ws_vnet_hdr h;
+	const uint8_t *p;
+	size_t len;
+
+	for (size_t i = 0; i < 7; i++) {
+		s.pay = payload + i * 64, s.pay_len = sizes[i], s.id = (uint16_t)i;
+		pkt_len[i] = build(pkts[i], &s, CS_FULL);
+	}
+	pkts[5][40] ^= 0x01; /* corrupt the sixth */
+	gro_fresh(SCRATCH_SLOTS);
+	ws_gro_set_udp(&gro, true);
+	for (size_t i = 0; i < 7; i++)
+		ws_gro_add(&gro, pkts[i], pkt_len[i]);
+	/* [64 64 32] [64 64] [bad] [64] */
+	CU_ASSERT_EQUAL_FATAL(ws_gro_count(&gro), 4);
+	ws_gro_item(&gro, 0, &h, &p, &len);
+	CU_ASSERT(h.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4 && len == 28 + 160);
+	ws_gro_item(&gro, 1, &h, &p, &len);
+	CU_ASSERT(h.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4 && len == 28 + 128);
+	ws_gro_item(&gro, 2, &h, &p, &len);
+	CU_ASSERT(h.gso_type == VIRTIO_NET_HDR_GSO_NONE && p == pkts[5]);
+	ws_gro_item(&gro, 3, &h, &p, &len);
+	CU_ASSERT(h.gso_type == VIRTIO_NET_HDR_GSO_NONE && p == pkts[6]);
+}
+
+/* At most 64 datagrams, and at most 65535 bytes, per item. */
+static void test_gro_udp_caps(void)
+{
+	struct spec s = udp4(0), s6 = udp6(0);
+
+	make_datagrams(&s, 130, 64, 64);
+	gro_fresh(SCRATCH_SLOTS);
+	ws_gro_set_udp(&gro, true);
+	for (size_t i = 0; i < 130; i++)
+		CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[i], pkt_len[i]), i % 64 != 0);
+	CU_ASSERT_EQUAL_FATAL(ws_gro_count(&gro), 3);
+	check_udp_item(0, &s, 0, 64, 64, 64);
+	check_udp_item(1, &s, 64, 64, 64, 64);
+	check_udp_item(2, &s, 128, 2, 64, 64);
+	/* 1472-byte payloads: 44 fit in 65535 bytes (28 + 44 * 1472 = 64796) */
+	make_datagrams(&s, 47, 1472, 1472);
+	gro_fresh(SCRATCH_SLOTS);
+	ws_gro_set_udp(&gro, true);
+	for (size_t i = 0; i < 47; i++)
+		CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[i], pkt_len[i]), i % 44 != 0);
+	CU_ASSERT_EQUAL_FATAL(ws_gro_count(&gro), 2);
+	check_udp_item(0, &s, 0, 44, 1472, 1472);
+	check_udp_item(1, &s, 44, 3, 1472, 1472);
+	/* IPv6: 1345 * 48 + 48 = 64608 fits, one more datagram does not */
+	make_datagrams(&s6, 49, 1345, 1345);
+	gro_fresh(SCRATCH_SLOTS);
+	ws_gro_set_udp(&gro, true);
+	for (size_t i = 0; i < 49; i++)
+		CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[i], pkt_len[i]), i % 48 != 0);
+	CU_ASSERT_EQUAL_FATAL(ws_gro_count(&gro), 2);
+	check_udp_item(0, &s6, 0, 48, 1345, 1345);
+}
+
+/* TCP and UDP flows interleaved, v4 and v6: each coalesces on its own. */
+static void test_gro_udp_with_tcp(void)
+{
+	struct spec t = tcp4(1000), u = udp4(500), u6 = udp6(200);
+	struct ws_vnet_hdr h;
+	const uint8_t *p;
+	size_t len;
+
+	gro_fresh(SCRATCH_SLOTS);
+	ws_gro_set_udp(&gro, true);
+	for (size_t i = 0; i < 12; i++) {
+		struct spec *s = i % 3 == 0 ? &t : i % 3 == 1 ? &u : &u6;
+
+		s->pay = payload + (i / 3) * 1000;
+		s->seq = 1000 + (uint32_t)(i / 3) * 1000;
+		s->id = (uint16_t)(i / 3);
+		pkt_len[i] = build(pkts[i], s, CS_FULL);
+		CU_ASSERT_EQUAL(ws_gro_add(&gro, pkts[i], pkt_len[i]), i >= 3);
+	}
+	CU_ASSERT_EQUAL_FATAL(ws_gro_count(&gro), 3);
+	ws_gro_item(&gro, 0, &h, &p, &len);
+	CU_ASSERT(h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && len == 40 + 4000);
+	ws_gro_item(&gro, 1, &h, &p, &len);
+	CU_ASSERT(h.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4 && len == 28 + 2000 && h.gso_size == 500);
+	ws_gro_item(&gro, 2, &h, &p, &len);
+	CU_ASSERT(h.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4 && len == 48 + 800 && h.hdr_len == 48);
+}
+
 /* ---- randomized: several flows interleaved, with noise ------------------------- */
 
 struct rflow {
@@ -1205,7 +1541,7 @@ static int match_input(size_t i, size_t n, uint8_t *used)
 static void check_expansion(size_t n)
 {
 	static uint8_t used[NPKT];
-	size_t k = expand_items(), last[6] = {0};
+	size_t k = expand_items(), last[11] = {0};
 
 	CU_ASSERT_EQUAL_FATAL(k, n);
 	memset(used, 0, sizeof(used));
@@ -1213,7 +1549,7 @@ static void check_expansion(size_t n)
 		int j = match_input(i, n, used);
 		size_t iph = outp[i][0] >> 4 == 4 ? 20 : 40;
 		int udp = outp[i][iph == 20 ? 9 : 6] == 17;
-		size_t f = udp ? 5 : (size_t)(ws_be16(outp[i] + iph) - 1000);
+		size_t f = (size_t)(ws_be16(outp[i] + iph) - 1000) + (udp ? 5 : 0);
 
 		if (j < 0) {
 			CU_FAIL("an output packet is not an input packet");
@@ -1228,10 +1564,28 @@ static void check_expansion(size_t n)
 	CU_ASSERT(ws_gro_count(&gro) < n); /* and some coalescing did happen */
 }
 
-static void random_round(uint64_t *st)
+static size_t udp_items_seen;
+
+static void count_udp_items(void)
+{
+	for (size_t i = 0; i < ws_gro_count(&gro); i++) {
+		struct ws_vnet_hdr h;
+		const uint8_t *p;
+		size_t len;
+
+		ws_gro_item(&gro, i, &h, &p, &len);
+		udp_items_seen += h.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4;
+	}
+}
+
+/* udp: UDP coalescing on, with more UDP traffic (each flow's datagrams
+ * numbered by its own IPv4 ID counter, sometimes short, sometimes corrupt). */
+static void random_round(uint64_t *st, int udp)
 {
 	struct rflow fl[5];
+	uint16_t uid[5];
 	size_t n = 0;
+	const unsigned u_end = udp ? 50 : 21;
 
 	for (int f = 0; f < 5; f++) {
 		fl[f].s = f % 2 ? tcp6(0) : tcp4(0);
@@ -1242,10 +1596,13 @@ static void random_round(uint64_t *st)
 		fl[f].s.tsval = (uint32_t)f;
 		fl[f].mss = 200 + ws_test_rand(st) % 1200;
 		fl[f].off = 0;
+		uid[f] = (uint16_t)ws_test_rand(st);
 	}
 	gro_fresh(SCRATCH_SLOTS);
+	ws_gro_set_udp(&gro, udp);
 	while (n < 200) {
-		struct rflow *f = &fl[ws_test_rand(st) % 5];
+		size_t fi = ws_test_rand(st) % 5;
+		struct rflow *f = &fl[fi];
 		struct spec s = f->s;
 		unsigned r = (unsigned)(ws_test_rand(st) % 100);
 
@@ -1257,12 +1614,17 @@ static void random_round(uint64_t *st)
 			s.flags |= WS_TCP_PSH;
 		else if (r < 18)
 			s.seq -= (uint32_t)f->mss; /* retransmission */
-		else if (r < 21)
+		else if (r < u_end)
 			s.udp = 1, s.id = (uint16_t)ws_test_rand(st); /* its own ID counter */
-		else if (r < 23)
+		else if (r < u_end + 2)
 			s.tsval++; /* the clock ticks */
+		if (udp && s.udp) {
+			s.id = uid[fi]++;
+			if (ws_test_rand(st) % 4 == 0)
+				s.pay_len = 1 + ws_test_rand(st) % f->mss;
+		}
 		pkt_len[n] = build(pkts[n], &s, CS_FULL);
-		if (r >= 23 && r < 25)
+		if ((r >= u_end + 2 && r < u_end + 4) || (udp && s.udp && ws_test_rand(st) % 16 == 0))
 			pkts[n][pkt_len[n] - 1] ^= 0x40; /* corrupt */
 		/* a TCP socket numbers its packets: the kernel's GSO of a
 		 * coalesced item gives first + i, as here (ws_gro_add does not
@@ -1278,14 +1640,20 @@ static void random_round(uint64_t *st)
 		n++;
 	}
 	check_expansion(n);
+	count_udp_items();
 }
 
 static void test_gro_random_flows(void)
 {
 	uint64_t st = 0xc0a1e5ceULL;
 
+	udp_items_seen = 0;
 	for (int round = 0; round < 30; round++)
-		random_round(&st);
+		random_round(&st, 0);
+	CU_ASSERT_EQUAL(udp_items_seen, 0); /* UDP coalescing is off by default */
+	for (int round = 0; round < 30; round++)
+		random_round(&st, 1);
+	CU_ASSERT(udp_items_seen > 30);
 }
 
 static int suite_setup(void)
@@ -1331,5 +1699,12 @@ WS_SUITE(offload)
 	WS_ADD(suite, test_gro_bad_checksums);
 	WS_ADD(suite, test_gro_size_cap);
 	WS_ADD(suite, test_gro_capacity);
+	WS_ADD(suite, test_gro_udp_round_trip);
+	WS_ADD(suite, test_gro_udp_off);
+	WS_ADD(suite, test_gro_udp_pairs);
+	WS_ADD(suite, test_gro_udp_no_checksum);
+	WS_ADD(suite, test_gro_udp_closing_and_corrupt);
+	WS_ADD(suite, test_gro_udp_caps);
+	WS_ADD(suite, test_gro_udp_with_tcp);
 	WS_ADD(suite, test_gro_random_flows);
 }

@@ -206,7 +206,7 @@ static int serve(struct ws_device *dev, const struct options *o, const struct ws
 	}
 	ws_info("%s: listening on UDP port %u, %u peers, %u workers, MTU %u, MaxPacketSize %u, offloads %s",
 		dev->ifname, dev->listen_port, dev->n_peers, dev->n_workers, mtu, mps,
-		dev->vnet ? "on" : "off");
+		dev->uso ? "on (TCP and UDP)" : dev->vnet ? "on (TCP)" : "off");
 	report(NULL);
 	ret = ws_ctl_run(dev, listen_fd);
 	ws_device_stop(dev);

@@ -8,16 +8,19 @@
  * afterwards the headroom and every byte of a stride past its segment must
  * still hold the pattern. A GSO result is checked here with a naive
  * checksum (IPv4 header, transport checksum over the pseudo-header). Then the
- * segments go through the coalescer, and its items, segmented again with the
- * vnet header it gives them, must reproduce the segments byte for byte and
- * in order.
+ * segments go through the coalescer (UDP coalescing on when bit 0 of the
+ * ignored hdr_len is set), and its items, segmented again with the vnet
+ * header it gives them, must reproduce the segments byte for byte and in
+ * order.
  *
- * Mode GRO (bit 7 set; bits 0-2: scratch slots): the rest is a list of
- * packets, each a big-endian 16-bit length then the bytes (cut at the input
- * end). Unless bit 6 is set, TCP packets get their IPv4 header and TCP
- * checksums fixed here (so that merges are reachable). All are added; every
- * item must segment again into as many packets, and as many bytes, as were
- * added, each with a correct TCP checksum.
+ * Mode GRO (bit 7 set; bits 0-2: scratch slots; bit 3: UDP coalescing on):
+ * the rest is a list of packets, each a big-endian 16-bit length then the
+ * bytes (cut at the input end). Unless bit 6 is set, TCP and UDP packets get
+ * their IPv4 header and TCP/UDP checksums fixed here (so that merges are
+ * reachable). All are added; every item must segment again into as many
+ * packets, and as many bytes, as were added, each with a correct checksum; a
+ * UDP item holds at most WS_GRO_UDP_MAX_SEGS datagrams, and none exists with
+ * UDP coalescing off.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -125,11 +128,12 @@ static void check_untouched(const uint8_t *buf, size_t cap, size_t stride, size_
 }
 
 /* Coalesce the segments, then expand every item again: the same packets. */
-static void gro_round_trip(const uint8_t *out, size_t stride, size_t n)
+static void gro_round_trip(const uint8_t *out, size_t stride, size_t n, int udp)
 {
 	size_t k = 0;
 
 	ws_gro_init(&gro, scratch, (size_t)SLOTS * WS_GRO_SLOT);
+	ws_gro_set_udp(&gro, udp);
 	for (size_t i = 0; i < n; i++)
 		CHECK(ws_gro_add(&gro, out + i * stride, seg_len[i]) >= 0);
 	for (size_t i = 0; i < ws_gro_count(&gro); i++) {
@@ -179,38 +183,47 @@ static void mode_tso(uint8_t sel, const uint8_t *data, size_t size)
 		}
 		if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE && !(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
 			CHECK(seg_len[0] == size && !memcmp(buf + OUT_HEADROOM, data, size));
-		gro_round_trip(buf + OUT_HEADROOM, stride, (size_t)n);
+		gro_round_trip(buf + OUT_HEADROOM, stride, (size_t)n, h.hdr_len & 1);
 	}
 	free(buf);
 }
 
 /* ---- mode GRO ------------------------------------------------------------- */
 
-/* Give a TCP packet correct checksums, when its headers can be read. */
-static void fix_tcp(uint8_t *p, size_t len)
+/* Give a TCP or UDP packet correct checksums, when its headers can be read
+ * (UDP: 0 is sent as 0xffff). */
+static void fix_l4(uint8_t *p, size_t len)
 {
-	size_t iph;
+	size_t iph, coff;
+	uint8_t proto;
 
 	if (len < 20)
 		return;
 	if (p[0] >> 4 == 4) {
 		iph = (size_t)(p[0] & 15) * 4;
-		if (iph < 20 || p[9] != 6 || iph + 20 > len || ws_be16(p + 2) != len)
+		proto = p[9];
+		if (iph < 20 || iph + 20 > len || ws_be16(p + 2) != len)
 			return;
-		p[10] = p[11] = 0;
-		ws_put_be16(p + 10, (uint16_t)~naive_add(0, p, iph));
 	} else if (p[0] >> 4 == 6) {
 		iph = 40;
-		if (len < 60 || p[6] != 6 || ws_be16(p + 4) + 40u != len)
+		proto = p[6];
+		if (len < 60 || ws_be16(p + 4) + 40u != len)
 			return;
 	} else {
 		return;
 	}
-	p[iph + 16] = p[iph + 17] = 0;
-	uint32_t s = naive_l4_sum(p, len, iph, 6);
+	if (proto != 6 && proto != 17)
+		return;
+	if (p[0] >> 4 == 4) {
+		p[10] = p[11] = 0;
+		ws_put_be16(p + 10, (uint16_t)~naive_add(0, p, iph));
+	}
+	coff = iph + (proto == 6 ? 16 : 6);
+	p[coff] = p[coff + 1] = 0;
+	uint32_t s = naive_l4_sum(p, len, iph, proto);
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
-	ws_put_be16(p + iph + 16, (uint16_t)~s);
+	ws_put_be16(p + coff, proto == 17 && s == 0xffff ? 0xffff : (uint16_t)~s);
 }
 
 static void mode_gro(uint8_t sel, const uint8_t *data, size_t size)
@@ -219,6 +232,7 @@ static void mode_gro(uint8_t sel, const uint8_t *data, size_t size)
 	size_t n = 0, bytes = 0, segs = 0, out_bytes = 0;
 
 	ws_gro_init(&gro, scratch, (size_t)(sel & 7) * WS_GRO_SLOT);
+	ws_gro_set_udp(&gro, sel & 8);
 	while (size >= 2 && n < 300) {
 		size_t len = ws_be16(data);
 
@@ -230,7 +244,7 @@ static void mode_gro(uint8_t sel, const uint8_t *data, size_t size)
 		memcpy(pkts[n], data, len);
 		data += len, size -= len;
 		if (!(sel & 0x40))
-			fix_tcp(pkts[n], len);
+			fix_l4(pkts[n], len);
 		int r = ws_gro_add(&gro, pkts[n], len);
 		CHECK(r == 0 || r == 1 || (r == -EINVAL && len == 0) || r == -ENOSPC);
 		if (r >= 0)
@@ -250,6 +264,9 @@ static void mode_gro(uint8_t sel, const uint8_t *data, size_t size)
 		}
 		r = ws_offload_segment(p, len, &h, resegs, 65536, MAX_SEGS, reseg_len, 65536);
 		CHECK(r >= 2);
+		if (h.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4)
+			CHECK((sel & 8) && r <= WS_GRO_UDP_MAX_SEGS && h.csum_offset == 6 &&
+			      h.hdr_len == h.csum_start + 8);
 		for (int j = 0; j < r; j++) {
 			check_gso_segment(resegs + (size_t)j * 65536, reseg_len[j], &h);
 			out_bytes += reseg_len[j];
