@@ -10,6 +10,7 @@
 #include "crypto.h"
 #include "device.h"
 #include "log.h"
+#include "netlink.h"
 #include "offload.h"
 
 #ifdef TUN_F_USO4
@@ -120,6 +121,12 @@ int ws_device_init(struct ws_device *dev, const char *ifname, const uint8_t priv
 		return ret;
 	}
 	dev->tun_fd = ret;
+	/* The MTU the pipeline is sized for; wsup sets the same one. */
+	ret = ws_nl_link_index(dev->ifname);
+	if (ret > 0)
+		ret = ws_nl_link_set_mtu(ret, mtu);
+	if (ret < 0)
+		ws_warn("%s: cannot set MTU %u: %s", dev->ifname, mtu, strerror(-ret));
 	ret = ws_udp_open(&dev->udp, listen_port, fwmark, 0);
 	if (ret) {
 		ws_err("cannot open UDP port %u: %s", listen_port, strerror(-ret));

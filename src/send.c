@@ -8,6 +8,7 @@
 
 #include "crypto.h"
 #include "device.h"
+#include "frame.h"
 
 /* The socket and kernel name for a destination (v4 goes v4-mapped on a dual-stack socket). */
 static int pick(const struct ws_device *dev, const struct sockaddr_storage *to,
@@ -67,12 +68,15 @@ int ws_send_frame(struct ws_device *dev, struct ws_peer *peer, uint8_t type, con
 	uint8_t pkt[WS_SIZE_DATA_HEADER + WS_INBOX_DATA + WS_AEAD_TAG_LEN];
 	struct ws_slot *slot = peer->cur;
 	struct sockaddr_storage to;
+	struct ws_frame_info info;
 	uint64_t counter;
+	bool has_events;
 	size_t n;
 	int ret;
 
 	if (len > WS_INBOX_DATA)
 		return -EMSGSIZE;
+	has_events = type == WS_MSG_DATA && ws_frame_parse(frame, len, &info) == 0 && info.n_events;
 	if (!slot || atomic_load(&slot->dead))
 		return -ENOTCONN;
 	pthread_mutex_lock(&peer->lock);
@@ -91,7 +95,16 @@ int ws_send_frame(struct ws_device *dev, struct ws_peer *peer, uint8_t type, con
 		atomic_fetch_add_explicit(&peer->stats.tx_bytes, n, memory_order_relaxed);
 		atomic_fetch_add_explicit(&peer->stats.tx_packets, 1, memory_order_relaxed);
 		pthread_mutex_lock(&peer->lock);
-		ws_peer_on_auth_sent(peer, counter, ws_now_ns());
+		/*
+		 * A frame with events (control messages, staged packets) is data: it
+		 * expects an authenticated answer, so a dead path is noticed within
+		 * 15 s even on an otherwise idle tunnel (DECISIONS 29). Keepalives,
+		 * Disconnects and bare ACKs are not.
+		 */
+		if (has_events)
+			ws_peer_on_data_sent(peer, counter, ws_now_ns());
+		else
+			ws_peer_on_auth_sent(peer, counter, ws_now_ns());
 		pthread_mutex_unlock(&peer->lock);
 	}
 	ws_wipe(pkt + WS_SIZE_DATA_HEADER, len);

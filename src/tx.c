@@ -412,6 +412,32 @@ static size_t tx_sealed_stride(const struct tx_batch *b, const uint8_t *pkt, siz
 	return *lead + full + WS_AEAD_TAG_LEN;
 }
 
+/*
+ * The arena has room for segments of the device's MTU. When the TUN's own MTU
+ * was set higher, TCP super-packets carry larger segments: cut them smaller
+ * instead (a smaller TCP segment is always valid). UDP datagrams cannot be
+ * resized; those that do not fit are dropped by the segmenter.
+ */
+static void tx_fit_gso(const struct tx_batch *b, const uint8_t *pkt, size_t len, struct ws_vnet_hdr *h)
+{
+	size_t room = b->arena_stride - WS_HEADROOM - 2 * WS_AEAD_TAG_LEN, hdrs;
+	uint8_t gso = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+
+	if (gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6)
+		return;
+	if (len >= 20 && pkt[0] >> 4 == 4)
+		hdrs = (size_t)(pkt[0] & 15) * 4;
+	else if (len >= 40 && pkt[0] >> 4 == 6)
+		hdrs = 40;
+	else
+		return;
+	if (len < hdrs + 20)
+		return;
+	hdrs += (size_t)(pkt[hdrs + 12] >> 4) * 4;
+	if (hdrs < room && hdrs + h->gso_size > room)
+		h->gso_size = (uint16_t)(room - hdrs);
+}
+
 /* A packet read with its virtio-net header: a plain packet, or a super-packet to segment. */
 static void tx_take_offload(struct tx_batch *b, uint8_t *pkt, size_t len)
 {
@@ -426,6 +452,7 @@ static void tx_take_offload(struct tx_batch *b, uint8_t *pkt, size_t len)
 			b->pkts[b->n_pkts++] = (struct tx_pkt){.data = pkt, .len = (uint32_t)len, .tail_room = true};
 		return;
 	}
+	tx_fit_gso(b, pkt, len, &h);
 	stride = tx_sealed_stride(b, pkt, len, &h, &lead);
 	out = b->arena + b->arena_used + lead;
 	n = ws_offload_segment(pkt, len, &h, out, stride, (b->arena_size - b->arena_used) / stride - 1,
