@@ -21,6 +21,7 @@
 #include "device.h"
 #include "ipc.h"
 #include "log.h"
+#include "privs.h"
 
 struct options {
 	bool foreground, verbose, no_offloads;
@@ -196,6 +197,10 @@ static int serve(struct ws_device *dev, const struct options *o, const struct ws
 		return listen_fd;
 	}
 	write_pidfile(dev->ifname);
+	/* Everything that needs root is open: keep CAP_NET_ADMIN only (threads inherit it). */
+	ret = ws_privs_drop();
+	if (ret)
+		ws_warn("%s: cannot drop capabilities: %s", dev->ifname, strerror(-ret));
 	ret = ws_device_start(dev);
 	if (ret) {
 		snprintf(msg, sizeof(msg), "%s: cannot start threads: %s", dev->ifname, strerror(-ret));
