@@ -268,7 +268,8 @@ uint64_t ws_ctlchan_deadline(struct ws_peer *peer)
 
 	if (a < d)
 		d = a;
-	if (peer->cur && peer->ping_sent_ns + PING_INTERVAL_NS < d)
+	/* A ping waits for the channel to drain; then its deadline counts (not before, or the loop would spin). */
+	if (peer->cur && !ws_reliable_tx_pending(&peer->ctl_tx) && peer->ping_sent_ns + PING_INTERVAL_NS < d)
 		d = peer->ping_sent_ns + PING_INTERVAL_NS;
 	return d;
 }
