@@ -208,7 +208,6 @@ struct ws_peer *ws_peer_create(struct ws_device *dev, const uint8_t public_key[3
 void ws_peer_remove(struct ws_device *dev, struct ws_peer *peer);                      /* write lock */
 int ws_peer_set_endpoint(struct ws_peer *peer, const char *hostport, bool resolve);
 void ws_peer_set_keepalive(struct ws_peer *peer, uint16_t seconds, uint64_t now);
-bool ws_peer_has_live_session(const struct ws_peer *peer);
 struct ws_slot *ws_peer_slot_alloc(struct ws_peer *peer);                             /* write lock */
 void ws_peer_slot_free(struct ws_peer *peer, struct ws_slot *slot);                  /* write lock */
 void ws_peer_stage(struct ws_peer *peer, const uint8_t *pkt, size_t len);           /* peer->lock */
@@ -224,7 +223,6 @@ void ws_peer_on_auth_sent(struct ws_peer *peer, uint64_t counter, uint64_t now);
 void ws_peer_want_handshake(struct ws_peer *peer, uint64_t now);
 bool ws_peer_may_send(struct ws_peer *peer, const struct ws_slot *slot, uint64_t now);
 void ws_peer_on_handshake_sent(struct ws_peer *peer, uint64_t now);
-bool ws_peer_live(struct ws_peer *peer, uint64_t now);
 /* dev->lock held for writing as well: */
 bool ws_peer_on_session_up(struct ws_peer *peer, struct ws_slot *slot, uint64_t now);
 void ws_peer_on_session_confirmed(struct ws_peer *peer, uint64_t now);

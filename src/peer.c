@@ -120,12 +120,6 @@ int ws_peer_set_endpoint(struct ws_peer *peer, const char *hostport, bool resolv
 	return 0;
 }
 
-bool ws_peer_has_live_session(const struct ws_peer *peer)
-{
-	return (peer->cur && !atomic_load(&peer->cur->dead)) ||
-	       (peer->next && !atomic_load(&peer->next->dead));
-}
-
 struct ws_slot *ws_peer_slot_alloc(struct ws_peer *peer)
 {
 	struct ws_slot *slot = NULL;

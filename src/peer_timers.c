@@ -57,11 +57,6 @@ bool ws_peer_connected(struct ws_peer *peer, uint64_t now)
 	return ws_timers_connected(&peer->timers, now);
 }
 
-bool ws_peer_live(struct ws_peer *peer, uint64_t now)
-{
-	return ws_timers_live(&peer->timers, now);
-}
-
 void ws_peer_set_keepalive(struct ws_peer *peer, uint16_t seconds, uint64_t now)
 {
 	peer->keepalive_interval = seconds;

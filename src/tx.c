@@ -46,6 +46,8 @@ struct tx_batch {
 	struct ws_iobuf io[WS_BATCH];  /* TUN reads */
 	struct tx_pkt pkts[TX_PKTS_MAX];
 	struct ws_peer *route[TX_PKTS_MAX];
+	unsigned group[TX_PKTS_MAX];   /* one peer's packets, in TUN order */
+	bool grouped[TX_PKTS_MAX];
 	uint8_t *arena;                /* segments of super-packets (offloads only) */
 	size_t arena_stride, arena_size, arena_used, seg_len[TX_PKTS_MAX];
 	unsigned n_pkts, *group_first;
@@ -337,8 +339,8 @@ static void tx_send(struct tx_batch *b)
 static void tx_process(struct tx_batch *b, uint64_t now)
 {
 	struct ws_device *dev = b->dev;
-	static _Thread_local unsigned idx[TX_PKTS_MAX];
-	static _Thread_local bool done[TX_PKTS_MAX];
+	unsigned *idx = b->group;
+	bool *done = b->grouped;
 
 	b->n_out = b->n_frag = 0;
 	memset(done, 0, b->n_pkts * sizeof(done[0]));
