@@ -20,6 +20,7 @@
 #include "log.h"
 #include "offload.h"
 #include "tun.h"
+#include "tx.h"
 
 enum {
 	TX_PKTS_MAX = 1024,            /* IP packets per batch once super-packets are segmented */
@@ -41,7 +42,7 @@ struct tx_out {
 	uint8_t type;
 };
 
-struct tx_batch {
+struct ws_tx_batch {
 	struct ws_device *dev;
 	struct ws_iobuf io[WS_BATCH];  /* TUN reads */
 	struct tx_pkt pkts[TX_PKTS_MAX];
@@ -57,9 +58,15 @@ struct tx_batch {
 	uint8_t *frag_scratch;         /* frag_slots DataFragment packets */
 	unsigned n_out, n_frag, out_max, frag_slots;
 	size_t max_frag;
+	/* A super-packet only partly cut (the batch was full): the rest, with its
+	 * headers, in io[carry_io]; the next batch takes it first. */
+	uint8_t *carry;
+	size_t carry_len;
+	unsigned carry_io;
+	struct ws_vnet_hdr carry_h;
 };
 
-static void tx_batch_free(struct tx_batch *b)
+void ws_tx_batch_free(struct ws_tx_batch *b)
 {
 	for (unsigned i = 0; i < WS_BATCH; i++)
 		if (b->io[i].data)
@@ -78,9 +85,9 @@ static void tx_batch_free(struct tx_batch *b)
  * every full-size packet is fragmented, so there are scratch packets for a
  * whole batch of them.
  */
-static struct tx_batch *tx_batch_new(struct ws_device *dev)
+struct ws_tx_batch *ws_tx_batch_new(struct ws_device *dev)
 {
-	struct tx_batch *b = calloc(1, sizeof(*b));
+	struct ws_tx_batch *b = calloc(1, sizeof(*b));
 	uint32_t per_packet;
 
 	if (!b)
@@ -123,11 +130,11 @@ static struct tx_batch *tx_batch_new(struct ws_device *dev)
 	}
 	return b;
 fail:
-	tx_batch_free(b);
+	ws_tx_batch_free(b);
 	return NULL;
 }
 
-static struct tx_out *tx_emit(struct tx_batch *b, struct ws_peer *peer, struct ws_slot *slot,
+static struct tx_out *tx_emit(struct ws_tx_batch *b, struct ws_peer *peer, struct ws_slot *slot,
 			      uint8_t type, uint8_t *pkt, size_t plain_len)
 {
 	struct tx_out *o;
@@ -149,7 +156,7 @@ static struct tx_out *tx_emit(struct tx_batch *b, struct ws_peer *peer, struct w
 }
 
 /* A frame longer than maxFragPayload: DataFragment packets from the scratch area. */
-static void tx_fragment(struct tx_batch *b, struct ws_peer *peer, struct ws_slot *slot,
+static void tx_fragment(struct ws_tx_batch *b, struct ws_peer *peer, struct ws_slot *slot,
 			const uint8_t *frame, size_t frame_len)
 {
 	uint32_t count = ws_fragment_count(frame_len, b->max_frag);
@@ -173,7 +180,7 @@ static void tx_fragment(struct tx_batch *b, struct ws_peer *peer, struct ws_slot
  * front of its first packet, and following packets are appended to it while
  * the frame stays within maxFragPayload (coalescing never fragments).
  */
-static void tx_frame_peer(struct tx_batch *b, struct ws_peer *peer, struct ws_slot *slot,
+static void tx_frame_peer(struct ws_tx_batch *b, struct ws_peer *peer, struct ws_slot *slot,
 			  const unsigned *idx, unsigned n)
 {
 	for (unsigned i = 0; i < n;) {
@@ -202,7 +209,7 @@ static void tx_frame_peer(struct tx_batch *b, struct ws_peer *peer, struct ws_sl
 }
 
 /* All packets of one peer in this batch, in their order. */
-static void tx_peer(struct tx_batch *b, struct ws_peer *peer, const unsigned *idx, unsigned n,
+static void tx_peer(struct ws_tx_batch *b, struct ws_peer *peer, const unsigned *idx, unsigned n,
 		    uint64_t now)
 {
 	struct ws_device *dev = b->dev;
@@ -234,7 +241,7 @@ static void tx_peer(struct tx_batch *b, struct ws_peer *peer, const unsigned *id
 
 static void tx_seal(void *ctx, unsigned first, unsigned count)
 {
-	struct tx_batch *b = ctx;
+	struct ws_tx_batch *b = ctx;
 
 	for (unsigned i = first; i < first + count; i++) {
 		struct tx_out *o = &b->out[i];
@@ -248,7 +255,7 @@ static void tx_seal(void *ctx, unsigned first, unsigned count)
  * all of one size but the last (which may be shorter), leave as one UDP GSO
  * message (at most 64 segments, 64 KB).
  */
-static bool tx_joins(const struct tx_batch *b, unsigned g, const struct tx_out *o, unsigned n_in_group)
+static bool tx_joins(const struct ws_tx_batch *b, unsigned g, const struct tx_out *o, unsigned n_in_group)
 {
 	const struct ws_udp_msg *m = &b->msgs[g];
 	const struct tx_out *first = &b->out[b->group_first[g]];
@@ -261,7 +268,7 @@ static bool tx_joins(const struct tx_batch *b, unsigned g, const struct tx_out *
 	       m->len + o->len <= 65000;
 }
 
-static unsigned tx_group(struct tx_batch *b)
+static unsigned tx_group(struct ws_tx_batch *b)
 {
 	unsigned g = 0;
 
@@ -291,7 +298,7 @@ static unsigned tx_group(struct tx_batch *b)
  * path's MTU, which it would fragment for a plain send): send that run's
  * packets one by one, and merge no more for this peer.
  */
-static void tx_resend_singly(struct tx_batch *b, unsigned g)
+static void tx_resend_singly(struct ws_tx_batch *b, unsigned g)
 {
 	struct ws_peer *peer = b->out[b->group_first[g]].peer;
 
@@ -303,7 +310,7 @@ static void tx_resend_singly(struct tx_batch *b, unsigned g)
 }
 
 /* Send every sealed packet; wait for room when the socket is full. */
-static void tx_send(struct tx_batch *b)
+static void tx_send(struct ws_tx_batch *b)
 {
 	struct ws_device *dev = b->dev;
 	unsigned done = 0, n = tx_group(b);
@@ -336,7 +343,7 @@ static void tx_send(struct tx_batch *b)
 	}
 }
 
-static void tx_process(struct tx_batch *b, uint64_t now)
+static void tx_process(struct ws_tx_batch *b, uint64_t now)
 {
 	struct ws_device *dev = b->dev;
 	unsigned *idx = b->group;
@@ -371,7 +378,7 @@ static void tx_process(struct tx_batch *b, uint64_t now)
 }
 
 /* One batch of plain TUN reads: each read is one IP packet. */
-static int tx_read_plain(struct tx_batch *b)
+static int tx_read_plain(struct ws_tx_batch *b)
 {
 	int n;
 
@@ -392,7 +399,7 @@ static int tx_read_plain(struct tx_batch *b)
  * leave in one UDP GSO send. When the segment size cannot be read here, the
  * arena's fixed stride is used (correct, just not contiguous).
  */
-static size_t tx_sealed_stride(const struct tx_batch *b, const uint8_t *pkt, size_t len,
+static size_t tx_sealed_stride(const struct ws_tx_batch *b, const uint8_t *pkt, size_t len,
 			       const struct ws_vnet_hdr *h, size_t *lead)
 {
 	size_t ip_len = 0, l4_len = 0, full, hl;
@@ -420,7 +427,7 @@ static size_t tx_sealed_stride(const struct tx_batch *b, const uint8_t *pkt, siz
  * instead (a smaller TCP segment is always valid). UDP datagrams cannot be
  * resized; those that do not fit are dropped by the segmenter.
  */
-static void tx_fit_gso(const struct tx_batch *b, const uint8_t *pkt, size_t len, struct ws_vnet_hdr *h)
+static void tx_fit_gso(const struct ws_tx_batch *b, const uint8_t *pkt, size_t len, struct ws_vnet_hdr *h)
 {
 	size_t room = b->arena_stride - WS_HEADROOM - 2 * WS_AEAD_TAG_LEN, hdrs;
 	uint8_t gso = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
@@ -440,13 +447,118 @@ static void tx_fit_gso(const struct tx_batch *b, const uint8_t *pkt, size_t len,
 		h->gso_size = (uint16_t)(room - hdrs);
 }
 
-/* A packet read with its virtio-net header: a plain packet, or a super-packet to segment. */
-static void tx_take_offload(struct tx_batch *b, uint8_t *pkt, size_t len)
+/*
+ * Header bytes (IP + TCP/UDP) of a super-packet, and the IP header's in
+ * *iph; 0 when they cannot be read (the segmenter then refuses it).
+ */
+static size_t tx_gso_headers(const uint8_t *pkt, size_t len, const struct ws_vnet_hdr *h, size_t *iph)
 {
-	struct ws_vnet_hdr h;
-	size_t stride, lead;
+	uint8_t gso = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+	size_t l4;
+
+	if (len >= WS_IP4_HDR_MIN && pkt[0] >> 4 == 4)
+		*iph = (size_t)(pkt[0] & 15) * 4;
+	else if (len >= WS_IP6_HDR_LEN && pkt[0] >> 4 == 6)
+		*iph = WS_IP6_HDR_LEN;
+	else
+		return 0;
+	if (*iph < WS_IP4_HDR_MIN)
+		return 0;
+	if (gso == VIRTIO_NET_HDR_GSO_UDP_L4)
+		l4 = WS_UDP_HDR_LEN;
+	else if ((gso == VIRTIO_NET_HDR_GSO_TCPV4 || gso == VIRTIO_NET_HDR_GSO_TCPV6) &&
+		 len >= *iph + WS_TCP_HDR_MIN)
+		l4 = (size_t)(pkt[*iph + 12] >> 4) * 4;
+	else
+		return 0;
+	return *iph + l4 < len ? *iph + l4 : 0;
+}
+
+/* Set the IP (and UDP) length fields of a super-packet to len. */
+static void tx_gso_set_len(uint8_t *pkt, size_t len, size_t iph, const struct ws_vnet_hdr *h)
+{
+	if (pkt[0] >> 4 == 4)
+		ws_put_be16(pkt + 2, (uint16_t)len);
+	else
+		ws_put_be16(pkt + 4, (uint16_t)(len - WS_IP6_HDR_LEN));
+	if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_UDP_L4)
+		ws_put_be16(pkt + iph + 4, (uint16_t)(len - iph));
+}
+
+/*
+ * Cut the first k segments of a super-packet into the arena at out and turn
+ * what is left into a super-packet of its own, in place, starting k * gso_size
+ * bytes further on: the headers moved up, lengths set, the IPv4 ID and TCP
+ * sequence number advanced, CWR (first segment only) cleared; FIN and PSH
+ * stay for the rest's last segment. Returns the segments cut (k), or < 0.
+ */
+static int tx_cut_front(struct ws_tx_batch *b, uint8_t *pkt, size_t len, const struct ws_vnet_hdr *h,
+			size_t hdrs, size_t iph, unsigned k, uint8_t *out, size_t stride, size_t max_seg)
+{
+	bool tcp = (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_UDP_L4;
+	size_t cut = (size_t)k * h->gso_size;
+	uint8_t flags = tcp ? pkt[iph + 13] : 0, *rest = pkt + cut;
+	int n;
+
+	tx_gso_set_len(pkt, hdrs + cut, iph, h);
+	if (tcp)
+		pkt[iph + 13] &= (uint8_t)~(WS_TCP_FIN | WS_TCP_PSH);
+	n = ws_offload_segment(pkt, hdrs + cut, h, out, stride, k, b->seg_len, max_seg);
+	if (n <= 0)
+		return n < 0 ? n : -EINVAL;
+	memmove(rest, pkt, hdrs);
+	tx_gso_set_len(rest, len - cut, iph, h);
+	if (rest[0] >> 4 == 4)
+		ws_put_be16(rest + 4, (uint16_t)(ws_be16(rest + 4) + k));
+	if (tcp) {
+		ws_put_be32(rest + iph + 4, ws_be32(rest + iph + 4) + (uint32_t)cut);
+		rest[iph + 13] = flags & (uint8_t)~WS_TCP_CWR;
+	}
+	return n;
+}
+
+/*
+ * A super-packet in io[io]: cut into segments in the arena, as many as both
+ * the arena and pkts[] still hold; a rest that does not fit is carried over.
+ */
+static void tx_take_super(struct ws_tx_batch *b, unsigned io, uint8_t *pkt, size_t len,
+			  const struct ws_vnet_hdr *h)
+{
+	size_t stride, lead, fit, iph = 0, hdrs = tx_gso_headers(pkt, len, h, &iph);
 	uint8_t *out;
 	int n;
+
+	stride = tx_sealed_stride(b, pkt, len, h, &lead);
+	out = b->arena + b->arena_used + lead;
+	fit = (b->arena_size - b->arena_used) / stride;
+	fit = fit ? fit - 1 : 0;
+	if (fit > TX_PKTS_MAX - b->n_pkts)
+		fit = TX_PKTS_MAX - b->n_pkts;
+	if (hdrs && h->gso_size && (len - hdrs + h->gso_size - 1) / h->gso_size > fit) {
+		n = fit ? tx_cut_front(b, pkt, len, h, hdrs, iph, (unsigned)fit, out, stride,
+				       stride - lead - WS_AEAD_TAG_LEN) : 0;
+		if (n < 0)
+			return; /* malformed: dropped */
+		b->carry = pkt + (size_t)n * h->gso_size;
+		b->carry_len = len - (size_t)n * h->gso_size;
+		b->carry_io = io;
+		b->carry_h = *h;
+	} else {
+		n = ws_offload_segment(pkt, len, h, out, stride, fit, b->seg_len,
+				       stride - lead - WS_AEAD_TAG_LEN);
+		if (n <= 0)
+			return; /* malformed: dropped */
+	}
+	for (int k = 0; k < n; k++)
+		b->pkts[b->n_pkts++] = (struct tx_pkt){.data = out + (size_t)k * stride,
+							.len = (uint32_t)b->seg_len[k]};
+	b->arena_used += (size_t)n * stride;
+}
+
+/* A packet read with its virtio-net header: a plain packet, or a super-packet to segment. */
+static void tx_take_offload(struct ws_tx_batch *b, unsigned io, uint8_t *pkt, size_t len)
+{
+	struct ws_vnet_hdr h;
 
 	ws_vnet_hdr_decode(pkt - WS_VNET_HDR_LEN, &h);
 	if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
@@ -455,30 +567,40 @@ static void tx_take_offload(struct tx_batch *b, uint8_t *pkt, size_t len)
 		return;
 	}
 	tx_fit_gso(b, pkt, len, &h);
-	stride = tx_sealed_stride(b, pkt, len, &h, &lead);
-	out = b->arena + b->arena_used + lead;
-	n = ws_offload_segment(pkt, len, &h, out, stride, (b->arena_size - b->arena_used) / stride - 1,
-			       b->seg_len, stride - lead - WS_AEAD_TAG_LEN);
-	if (n <= 0)
-		return; /* malformed, or more segments than this batch can hold: dropped */
-	for (int k = 0; k < n; k++)
-		b->pkts[b->n_pkts++] = (struct tx_pkt){.data = out + (size_t)k * stride,
-							.len = (uint32_t)b->seg_len[k]};
-	b->arena_used += (size_t)n * stride;
+	tx_take_super(b, io, pkt, len, &h);
+}
+
+/*
+ * The rest of a super-packet carried over from the last batch goes first; its
+ * buffer becomes io[0], so this batch's reads do not overwrite it.
+ */
+static unsigned tx_take_carry(struct ws_tx_batch *b)
+{
+	struct ws_iobuf tmp = b->io[0];
+	uint8_t *pkt = b->carry;
+
+	if (!pkt)
+		return 0;
+	b->io[0] = b->io[b->carry_io];
+	b->io[b->carry_io] = tmp;
+	b->carry = NULL;
+	tx_take_super(b, 0, pkt, b->carry_len, &b->carry_h);
+	return 1;
 }
 
 /*
  * Offloads on: each read is a virtio-net header and a packet, maybe a TCP
  * super-packet of up to 64 KB, cut into MTU-sized segments in the arena.
- * Reads stop while the arena could not take another super-packet.
+ * Reads stop while the arena could not take another super-packet, or once
+ * one is carried over to the next batch.
  */
-static int tx_read_offload(struct tx_batch *b)
+static int tx_read_offload(struct ws_tx_batch *b)
 {
 	unsigned i;
 
 	b->n_pkts = 0;
 	b->arena_used = 0;
-	for (i = 0; i < WS_BATCH; i++) {
+	for (i = tx_take_carry(b); i < WS_BATCH && !b->carry; i++) {
 		uint8_t *at = b->io[i].data - WS_VNET_HDR_LEN;
 		ssize_t r;
 
@@ -492,36 +614,43 @@ static int tx_read_offload(struct tx_batch *b)
 			break;
 		}
 		if (r > WS_VNET_HDR_LEN)
-			tx_take_offload(b, b->io[i].data, (size_t)r - WS_VNET_HDR_LEN);
+			tx_take_offload(b, i, b->io[i].data, (size_t)r - WS_VNET_HDR_LEN);
 	}
 	return i ? (int)i : -EAGAIN;
+}
+
+int ws_tx_batch_run(struct ws_tx_batch *b, uint64_t now)
+{
+	int n = b->dev->vnet ? tx_read_offload(b) : tx_read_plain(b);
+
+	if (n > 0)
+		tx_process(b, now);
+	return n ? n : -EAGAIN;
 }
 
 void *ws_tx_thread(void *arg)
 {
 	struct ws_device *dev = arg;
-	struct tx_batch *b = tx_batch_new(dev);
+	struct ws_tx_batch *b = ws_tx_batch_new(dev);
 
 	if (!b) {
 		ws_err("tx: out of memory");
 		return NULL;
 	}
 	while (!atomic_load(&dev->stopping)) {
-		int n = dev->vnet ? tx_read_offload(b) : tx_read_plain(b);
+		int n = ws_tx_batch_run(b, ws_now_ns());
 
 		if (n <= 0) {
 			struct pollfd p[2] = {{.fd = dev->tun_fd, .events = POLLIN},
 					      {.fd = dev->stop_efd, .events = POLLIN}};
 
-			if (n < 0 && n != -EAGAIN && n != -EINTR) {
+			if (n != -EAGAIN && n != -EINTR) {
 				ws_err("tun read: %s", strerror(-n));
 				break;
 			}
 			poll(p, 2, -1);
-			continue;
 		}
-		tx_process(b, ws_now_ns());
 	}
-	tx_batch_free(b);
+	ws_tx_batch_free(b);
 	return NULL;
 }

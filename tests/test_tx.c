@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The transmit pipeline's batch (src/tx.c), driven through ws_tx_batch_run()
+ * with a SOCK_SEQPACKET socket pair as the TUN (one message = one TUN read,
+ * virtio-net header first when offloads are on). No root, no threads but the
+ * caller's.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../src/crypto.h"
+#include "../src/device.h"
+#include "../src/offload.h"
+#include "../src/tx.h"
+#include "test.h"
+
+enum { PAY_MAX = 65535 - 40, SUPER_MAX = WS_VNET_HDR_LEN + 65535 };
+
+static struct ws_device dev;
+static int tun[2] = {-1, -1};
+static struct ws_peer *peer;
+static const uint8_t src4[4] = {198, 19, 0, 1}, dst4[4] = {198, 19, 0, 2};
+
+static void dev_up(bool vnet)
+{
+	uint8_t priv[32], pub[32], ppriv[32];
+
+	memset(&dev, 0, sizeof(dev));
+	ws_x25519_genkey(priv);
+	CU_ASSERT_EQUAL_FATAL(ws_device_init_tables(&dev, priv), 0);
+	dev.vnet = vnet;
+	dev.mtu = 1420;
+	dev.max_packet_size = WS_DEFAULT_MAX_PACKET_SIZE;
+	dev.udp.fd[0] = dev.udp.fd[1] = -1;
+	CU_ASSERT_EQUAL_FATAL(ws_workers_init(&dev.tx_workers, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, tun), 0);
+	dev.tun_fd = tun[0];
+	/* A peer without a session routes 198.19.0.2: its packets are staged and counted. */
+	ws_x25519_genkey(ppriv);
+	CU_ASSERT_TRUE_FATAL(ws_x25519_pubkey(pub, ppriv));
+	peer = ws_peer_create(&dev, pub);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(peer);
+	CU_ASSERT_EQUAL_FATAL(ws_allowedips_insert(&dev.aips, AF_INET, dst4, 32, peer), 0);
+}
+
+static void dev_down(void)
+{
+	close(tun[0]);
+	close(tun[1]);
+	while (dev.peers)
+		ws_peer_remove(&dev, dev.peers);
+	free(dev.peer_hash);
+	ws_workers_destroy(&dev.tx_workers);
+	ws_allowedips_free(&dev.aips);
+	ws_index_free(&dev.index);
+	ws_ratelimit_free(&dev.ratelimit);
+	ws_inbox_destroy(&dev.inbox);
+	pthread_rwlock_destroy(&dev.lock);
+}
+
+static uint8_t pay_byte(size_t i)
+{
+	return (uint8_t)(i * 7 + 3);
+}
+
+/* The naive Internet checksum over n bytes, added to s. */
+static uint32_t naive_add(uint32_t s, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 2) {
+		s += (uint32_t)p[i] << 8 | (i + 1 < n ? p[i + 1] : 0);
+		s = (s & 0xffff) + (s >> 16);
+	}
+	return s;
+}
+
+/* A TCP/IPv4 super-packet from 198.19.0.1 to 198.19.0.2 behind its vnet header; its length. */
+static size_t build_super(uint8_t *buf, uint16_t gso_size, size_t pay, uint32_t seq, uint16_t id)
+{
+	struct ws_vnet_hdr h = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+				.hdr_len = 40, .gso_size = gso_size, .csum_start = 20, .csum_offset = 16};
+	uint8_t *ip = buf + WS_VNET_HDR_LEN, *tcp = ip + 20;
+
+	ws_vnet_hdr_encode(&h, buf);
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	ws_put_be16(ip + 2, (uint16_t)(40 + pay));
+	ws_put_be16(ip + 4, id);
+	ip[6] = 0x40;
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, src4, 4);
+	memcpy(ip + 16, dst4, 4);
+	ws_put_be16(tcp, 40000);
+	ws_put_be16(tcp + 2, 5201);
+	ws_put_be32(tcp + 4, seq);
+	ws_put_be32(tcp + 8, 1);
+	tcp[12] = 5 << 4;
+	tcp[13] = WS_TCP_ACK | WS_TCP_PSH | WS_TCP_FIN | WS_TCP_CWR;
+	ws_put_be16(tcp + 14, 512);
+	for (size_t i = 0; i < pay; i++)
+		tcp[20 + i] = pay_byte(i);
+	return WS_VNET_HDR_LEN + 40 + pay;
+}
+
+static void tun_write(const uint8_t *buf, size_t len)
+{
+	CU_ASSERT_EQUAL_FATAL(send(tun[1], buf, len, 0), (ssize_t)len);
+}
+
+/* Run batches until the TUN is empty; how many ran. */
+static int run_all(struct ws_tx_batch *b)
+{
+	int n = 0;
+
+	while (n < 100 && ws_tx_batch_run(b, ws_now_ns()) > 0)
+		n++;
+	return n;
+}
+
+/*
+ * Segment j of a super-packet (seq, id, gso_size, pay bytes) as staged:
+ * headers, flags, payload and both checksums.
+ */
+static void check_segment(const uint8_t *s, size_t len, size_t j, size_t n, uint16_t gso,
+			  size_t pay, uint32_t seq, uint16_t id)
+{
+	size_t off = j * gso, seg_pay = pay - off < gso ? pay - off : gso;
+	uint8_t flags = WS_TCP_ACK | (j + 1 == n ? WS_TCP_PSH | WS_TCP_FIN : 0) | (j == 0 ? WS_TCP_CWR : 0);
+	uint8_t pseudo[12] = {198, 19, 0, 1, 198, 19, 0, 2, 0, 6, 0, 0};
+	uint32_t sum;
+
+	CU_ASSERT_EQUAL_FATAL(len, 40 + seg_pay);
+	CU_ASSERT_EQUAL(ws_be16(s + 2), len);
+	CU_ASSERT_EQUAL(ws_be16(s + 4), (uint16_t)(id + j));
+	CU_ASSERT_EQUAL(naive_add(0, s, 20), 0xffff);
+	CU_ASSERT_EQUAL(ws_be32(s + 24), seq + (uint32_t)off);
+	CU_ASSERT_EQUAL(s[33], flags);
+	for (size_t i = 0; i < seg_pay; i++)
+		if (s[40 + i] != pay_byte(off + i)) {
+			CU_FAIL("payload byte");
+			break;
+		}
+	ws_put_be16(pseudo + 10, (uint16_t)(len - 20));
+	sum = naive_add(naive_add(0, pseudo, sizeof(pseudo)), s + 20, len - 20);
+	CU_ASSERT_EQUAL(sum, 0xffff);
+}
+
+/* The last staged packets are the last segments of the super-packet. */
+static void check_staged_tail(size_t n, uint16_t gso, size_t pay, uint32_t seq, uint16_t id)
+{
+	struct ws_staged *st = &peer->staged;
+
+	CU_ASSERT_EQUAL_FATAL(st->count, WS_STAGED_MAX);
+	for (unsigned k = 0; k < st->count; k++) {
+		unsigned at = (st->head + k) % WS_STAGED_MAX;
+
+		check_segment(st->data[at], st->len[at], n - WS_STAGED_MAX + k, n, gso, pay, seq, id);
+	}
+}
+
+/*
+ * A small MSS makes 64 KB super-packets into more segments than one batch
+ * holds (1024): two of MSS 88 read in one batch (745 each), and one of MSS 36
+ * alone (1820). Every segment is sent (here: counted and staged, no session),
+ * none written beyond the batch, and the rest of a super-packet carried to
+ * the next batch comes out with the right sequence numbers, IDs, flags and
+ * checksums.
+ */
+static void test_tx_small_mss_super_packets(void)
+{
+	uint8_t *buf = malloc(SUPER_MAX);
+	struct ws_tx_batch *b;
+	size_t n88 = (PAY_MAX + 87) / 88, n36 = (PAY_MAX + 35) / 36;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	dev_up(true);
+	b = ws_tx_batch_new(&dev);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+
+	tun_write(buf, build_super(buf, 88, PAY_MAX, 1000, 7));
+	tun_write(buf, build_super(buf, 88, PAY_MAX, 1000 + PAY_MAX, 7 + (uint16_t)n88));
+	CU_ASSERT_TRUE(run_all(b) >= 2);
+	CU_ASSERT_EQUAL(atomic_load(&dev.stats.tx_no_session), 2 * n88);
+	check_staged_tail(n88, 88, PAY_MAX, 1000 + PAY_MAX, 7 + (uint16_t)n88);
+
+	tun_write(buf, build_super(buf, 36, PAY_MAX, 0xfffff000u, 65000));
+	CU_ASSERT_TRUE(run_all(b) >= 2);  /* 1820 segments: at least two batches */
+	CU_ASSERT_EQUAL(atomic_load(&dev.stats.tx_no_session), 2 * n88 + n36);
+	check_staged_tail(n36, 36, PAY_MAX, 0xfffff000u, 65000);
+	CU_ASSERT_EQUAL(ws_tx_batch_run(b, ws_now_ns()), -EAGAIN);
+
+	ws_tx_batch_free(b);
+	dev_down();
+	free(buf);
+}
+
+WS_SUITE(tx)
+{
+	WS_ADD(suite, test_tx_small_mss_super_packets);
+}
