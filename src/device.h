@@ -8,7 +8,7 @@
  *  - rx thread:  recvmmsg -> index lookup -> decrypt (workers) -> replay commit -> TUN write
  *  - ctl thread: handshakes, timers, control channel, control socket, signals
  *  dev->lock (rwlock, writer-preferring): tx and rx hold it for reading for a
- *  whole batch; ctl takes it for writing to add/remove peers, install, rotate
+ *  whole batch (never while sleeping: tx drops it to wait for room); ctl takes it for writing to add/remove peers, install, rotate
  *  or wipe sessions. So a session a batch uses cannot vanish mid-batch, and
  *  the hot path takes no lock per packet.
  *  peer->lock (mutex): endpoint, timers, staged packets; taken once per peer

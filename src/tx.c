@@ -6,7 +6,9 @@
  *      coalesced), counters assigned, endpoint snapshot   [peer->lock]
  *   -> encryption in place on the crypto workers (parallel, order kept)
  *   -> sendmmsg batch.
- * dev->lock is held for reading for the whole batch. Nothing is allocated per
+ * dev->lock is held for reading for the whole batch, but never while waiting
+ * for room in a full socket (the sealed packets are the batch's own; peers
+ * are looked up again after the wait). Nothing is allocated per
  * packet: TUN packets are read into fixed buffers after WS_HEADROOM bytes, so
  * the frame and transport headers are written in front of them.
  */
@@ -55,6 +57,7 @@ struct ws_tx_batch {
 	struct tx_out *out;            /* out_max sealed packets, fragments included */
 	struct sockaddr_storage *dest; /* each one's endpoint */
 	struct ws_udp_msg *msgs;       /* sends: one per packet, or one per GSO run */
+	uint8_t (*keys)[32];           /* each send's peer, while waiting unlocked */
 	uint8_t *frag_scratch;         /* frag_slots DataFragment packets */
 	unsigned n_out, n_frag, out_max, frag_slots;
 	size_t max_frag;
@@ -72,6 +75,7 @@ void ws_tx_batch_free(struct ws_tx_batch *b)
 		if (b->io[i].data)
 			free(b->io[i].data - WS_HEADROOM);
 	free(b->frag_scratch);
+	free(b->keys);
 	free(b->arena);
 	free(b->group_first);
 	free(b->dest);
@@ -118,7 +122,8 @@ struct ws_tx_batch *ws_tx_batch_new(struct ws_device *dev)
 	if (!b->group_first)
 		goto fail;
 	b->frag_scratch = malloc(((size_t)b->frag_slots + 1) * dev->max_packet_size);
-	if (!b->out || !b->msgs || !b->frag_scratch)
+	b->keys = calloc(b->out_max, sizeof(*b->keys));
+	if (!b->out || !b->msgs || !b->frag_scratch || !b->keys)
 		goto fail;
 	for (unsigned i = 0; i < WS_BATCH; i++) {
 		uint8_t *buf = malloc(WS_BUF_SIZE);
@@ -309,7 +314,36 @@ static void tx_resend_singly(struct ws_tx_batch *b, unsigned g)
 			b->msgs[g].err = -EIO;
 }
 
-/* Send every sealed packet; wait for room when the socket is full. */
+/*
+ * Wait for room in a full socket without dev->lock: a writer (ctl) would
+ * wait behind a sleeping reader, and rx and ctl behind that writer. Sends
+ * g >= first of peers removed meanwhile are then no longer counted.
+ */
+static void tx_wait_room(struct ws_tx_batch *b, unsigned first, unsigned n)
+{
+	struct ws_device *dev = b->dev;
+	struct pollfd p[2] = {{.fd = dev->udp.fd[0], .events = POLLOUT},
+			      {.fd = dev->udp.fd[1], .events = POLLOUT}};
+
+	for (unsigned g = first; g < n; g++)
+		if (b->out[b->group_first[g]].peer)
+			memcpy(b->keys[g], b->out[b->group_first[g]].peer->public_key, 32);
+	pthread_rwlock_unlock(&dev->lock);
+	poll(p, 2, 100);
+	pthread_rwlock_rdlock(&dev->lock);
+	for (unsigned g = first; g < n; g++) {
+		struct tx_out *o = &b->out[b->group_first[g]];
+
+		if (o->peer && ws_peer_lookup(dev, b->keys[g]) != o->peer)
+			for (unsigned i = b->group_first[g]; i < b->group_first[g + 1]; i++)
+				b->out[i].peer = NULL;
+	}
+}
+
+/*
+ * Send every sealed packet; wait for room when the socket is full. Called
+ * with dev->lock held for reading; drops it while waiting.
+ */
 static void tx_send(struct ws_tx_batch *b)
 {
 	struct ws_device *dev = b->dev;
@@ -326,13 +360,15 @@ static void tx_send(struct ws_tx_batch *b)
 			done++; /* this destination is unreachable now: skip it */
 			continue;
 		}
-		struct pollfd p[2] = {{.fd = dev->udp.fd[0], .events = POLLOUT},
-				      {.fd = dev->udp.fd[1], .events = POLLOUT}};
-		poll(p, 2, 100);
+		tx_wait_room(b, done, n);
 	}
+	for (unsigned g = done; g < n; g++)
+		b->msgs[g].err = -ECANCELED; /* stopping: not sent */
 	for (unsigned g = 0; g < n; g++) {
 		struct ws_peer *peer = b->out[b->group_first[g]].peer;
 
+		if (!peer)
+			continue; /* removed while we waited */
 		if (b->msgs[g].err && b->msgs[g].segment)
 			tx_resend_singly(b, g);
 		if (b->msgs[g].err)

@@ -5,10 +5,14 @@
  * virtio-net header first when offloads are on). No root, no threads but the
  * caller's.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../src/crypto.h"
@@ -197,7 +201,128 @@ static void test_tx_small_mss_super_packets(void)
 	free(buf);
 }
 
+/*
+ * A TCP connection on loopback whose far end does not read, standing in for
+ * the daemon's UDP socket with a full send buffer (sendmmsg ignores the
+ * address on TCP): every send says EAGAIN until the test reads *server.
+ */
+static int full_socket(int *server, struct sockaddr_in *addr)
+{
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c, small = 4096, i;
+	socklen_t alen = sizeof(*addr);
+	static const char junk[4096];
+
+	memset(addr, 0, sizeof(*addr));
+	addr->sin_family = AF_INET;
+	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_TRUE_FATAL(l >= 0);
+	setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	CU_ASSERT_EQUAL_FATAL(bind(l, (struct sockaddr *)addr, sizeof(*addr)), 0);
+	CU_ASSERT_EQUAL_FATAL(listen(l, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(getsockname(l, (struct sockaddr *)addr, &alen), 0);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	CU_ASSERT_EQUAL_FATAL(connect(c, (struct sockaddr *)addr, sizeof(*addr)), 0);
+	*server = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	CU_ASSERT_TRUE_FATAL(*server >= 0);
+	close(l);
+	fcntl(c, F_SETFL, O_NONBLOCK);
+	/* Full once the far end's window is too: no room even after a pause. */
+	for (int quiet = 0, rounds = 0; quiet < 3 && rounds < 200; rounds++) {
+		for (i = 0; i < 10000 && send(c, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
+			;
+		CU_ASSERT_TRUE_FATAL(i < 10000 && errno == EAGAIN);
+		quiet = i ? 0 : quiet + 1;
+		usleep(20 * 1000);
+	}
+	return c;
+}
+
+struct tx_run {
+	struct ws_tx_batch *b;
+	_Atomic bool done;
+	int ret;
+};
+
+static void *tx_run_thread(void *arg)
+{
+	struct tx_run *r = arg;
+
+	r->ret = ws_tx_batch_run(r->b, ws_now_ns());
+	atomic_store(&r->done, true);
+	return NULL;
+}
+
+/* A plain IPv4/UDP packet to 198.19.0.2. */
+static void tun_write_small(void)
+{
+	uint8_t p[100] = {0x45, 0, 0, 100, 0, 0, 0x40, 0, 64, 17};
+
+	memcpy(p + 12, src4, 4);
+	memcpy(p + 16, dst4, 4);
+	tun_write(p, sizeof(p));
+}
+
+/*
+ * While tx waits for room in a full socket it holds no dev->lock: a writer
+ * (ctl) gets it, may even remove the peer the batch was sending to, and the
+ * batch then finishes once there is room, without touching the removed peer.
+ */
+static void test_tx_full_socket_frees_device_lock(void)
+{
+	struct tx_run run = {0};
+	struct sockaddr_in ep;
+	struct ws_slot *slot;
+	uint8_t k1[32], k2[32];
+	struct timespec ts;
+	pthread_t t;
+	int server, rc;
+	char sink[65536];
+	uint64_t now = ws_now_ns();
+
+	dev_up(false);
+	dev.udp.fd[WS_UDP_SOCK4] = full_socket(&server, &ep);
+	ws_random(k1, sizeof(k1));
+	ws_random(k2, sizeof(k2));
+	slot = ws_peer_slot_alloc(peer);
+	ws_session_init(&slot->s, k1, k2, 1, 2, true, now);
+	peer->cur = slot;
+	memcpy(&peer->endpoint, &ep, sizeof(ep));
+	ws_peer_on_auth_received(peer, now);
+	run.b = ws_tx_batch_new(&dev);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(run.b);
+	tun_write_small();
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, tx_run_thread, &run), 0);
+
+	usleep(300 * 1000);
+	CU_ASSERT_FALSE(atomic_load(&run.done)); /* waiting for room */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 2;
+	rc = pthread_rwlock_timedwrlock(&dev.lock, &ts);
+	CU_ASSERT_EQUAL(rc, 0);
+	if (rc == 0) {
+		ws_peer_remove(&dev, peer);
+		peer = NULL;
+		pthread_rwlock_unlock(&dev.lock);
+	}
+	/* Room again: the batch completes. */
+	for (int i = 0; i < 500 && !atomic_load(&run.done); i++) {
+		while (read(server, sink, sizeof(sink)) > 0)
+			;
+		usleep(10 * 1000);
+	}
+	CU_ASSERT_TRUE(atomic_load(&run.done));
+	atomic_store(&dev.stopping, true);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(run.ret, 1);
+	ws_tx_batch_free(run.b);
+	close(server);
+	close(dev.udp.fd[WS_UDP_SOCK4]);
+	dev_down();
+}
+
 WS_SUITE(tx)
 {
 	WS_ADD(suite, test_tx_small_mss_super_packets);
+	WS_ADD(suite, test_tx_full_socket_frees_device_lock);
 }
