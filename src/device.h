@@ -241,6 +241,8 @@ void ws_inbox_forget_peer(struct ws_inbox *in, struct ws_peer *peer);
 /* tx.c, rx.c */
 void *ws_tx_thread(void *dev);
 void *ws_rx_thread(void *dev);
+/* rx thread: drop partial frames 20 s old and completed ones still held (DECISIONS 23). */
+void ws_rx_expire_fragments(struct ws_device *dev, uint64_t now);
 
 /* handshake.c (ctl thread) */
 void ws_handshake_receive(struct ws_device *dev, const struct ws_inbox_msg *msg, uint64_t now);

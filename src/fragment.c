@@ -218,6 +218,23 @@ unsigned ws_reassembler_expire(struct ws_reassembler *r, uint64_t now_ns)
 	return n;
 }
 
+uint64_t ws_reassembler_next_expiry(const struct ws_reassembler *r)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (r->done)
+		return 0;
+	/* All of them, not only the oldest: a clock step may have broken the order. */
+	for (const struct ws_partial_frame *p = r->oldest; p; p = p->next) {
+		uint64_t t = p->last_ns > UINT64_MAX - WS_FRAGMENT_TIMEOUT_NS
+			? UINT64_MAX : p->last_ns + WS_FRAGMENT_TIMEOUT_NS;
+
+		if (t < next)
+			next = t;
+	}
+	return next;
+}
+
 static struct ws_partial_frame *find(const struct ws_reassembler *r, uint32_t frame_id)
 {
 	for (struct ws_partial_frame *p = r->oldest; p; p = p->next)

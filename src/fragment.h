@@ -129,6 +129,14 @@ int ws_reassembler_add(struct ws_reassembler *r, const uint8_t *frag_plain, size
 unsigned ws_reassembler_expire(struct ws_reassembler *r, uint64_t now_ns);
 
 /*
+ * The earliest time ws_reassembler_expire(r, t) discards something: 0 while
+ * a completed frame is held, the first partial frame's last new fragment +
+ * 20 s, or UINT64_MAX when r holds nothing. For the receiver's periodic
+ * sweep, so that idle sessions cannot keep the shared budget.
+ */
+uint64_t ws_reassembler_next_expiry(const struct ws_reassembler *r);
+
+/*
  * Self-check of r's invariants and bounds (list links, counts, charges,
  * limits), for tests and fuzzing. True when consistent.
  */

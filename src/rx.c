@@ -45,6 +45,7 @@ struct rx_batch {
 	unsigned n_items, n_tun;
 	struct ws_gro gro;             /* offloads on: TCP segments coalesced per flow */
 	uint8_t *gro_scratch;
+	uint64_t gc_next;              /* next sweep of the reassemblers */
 };
 
 static void rx_batch_free(struct rx_batch *b)
@@ -285,6 +286,37 @@ static void rx_process(struct rx_batch *b, unsigned n, uint64_t now)
 	pthread_rwlock_unlock(&dev->lock);
 }
 
+/*
+ * Partial frames expire 20 s after their last new fragment even when their
+ * session sends nothing more (DECISIONS 23), so idle sessions cannot hold the
+ * daemon's reassembly budget. The rx thread owns the reassemblers; dev->lock
+ * (read) keeps the slots.
+ */
+void ws_rx_expire_fragments(struct ws_device *dev, uint64_t now)
+{
+	pthread_rwlock_rdlock(&dev->lock);
+	for (struct ws_peer *p = dev->peers; p; p = p->list_next)
+		for (unsigned i = 0; i < WS_MAX_SESSIONS_PER_PEER; i++) {
+			struct ws_reassembler *r = &p->slots[i].reasm;
+
+			if (p->slots[i].used && ws_reassembler_next_expiry(r) <= now)
+				ws_reassembler_expire(r, now);
+		}
+	pthread_rwlock_unlock(&dev->lock);
+}
+
+/* Once a second while any reassembly memory is held; the poll timeout for then. */
+static int rx_gc(struct rx_batch *b, uint64_t now)
+{
+	bool held = atomic_load_explicit(&b->dev->frag_budget.used, memory_order_relaxed) > 0;
+
+	if (held && now >= b->gc_next) {
+		b->gc_next = now + WS_NSEC_PER_SEC;
+		ws_rx_expire_fragments(b->dev, now);
+	}
+	return held ? 1000 : -1;
+}
+
 void *ws_rx_thread(void *arg)
 {
 	struct ws_device *dev = arg;
@@ -296,16 +328,18 @@ void *ws_rx_thread(void *arg)
 	}
 	while (!atomic_load(&dev->stopping)) {
 		int n = ws_udp_recv_batch(&dev->udp, b->msgs, WS_BATCH);
+		uint64_t now = ws_now_ns();
+		int timeout = rx_gc(b, now);
 
 		if (n <= 0) {
 			struct pollfd p[3] = {{.fd = dev->udp.fd[0], .events = POLLIN},
 					      {.fd = dev->udp.fd[1], .events = POLLIN},
 					      {.fd = dev->stop_efd, .events = POLLIN}};
 
-			poll(p, 3, -1);
+			poll(p, 3, timeout);
 			continue;
 		}
-		rx_process(b, (unsigned)n, ws_now_ns());
+		rx_process(b, (unsigned)n, now);
 	}
 	rx_batch_free(b);
 	return NULL;

@@ -646,6 +646,62 @@ static void test_free_and_reuse(void)
 	CU_ASSERT_EQUAL(atomic_load(&b.used), 0);
 }
 
+/* When the periodic sweep has something to do: a held frame at once, else the first partial's 20 s. */
+static void test_next_expiry(void)
+{
+	struct ws_reassembler r;
+
+	ws_reassembler_init(&r, NULL);
+	CU_ASSERT_EQUAL(ws_reassembler_next_expiry(&r), UINT64_MAX);
+	CU_ASSERT_EQUAL(addf(&r, 1, 0, 3, 100, 50, 5 * SEC), 0);
+	CU_ASSERT_EQUAL(addf(&r, 2, 0, 3, 100, 50, 7 * SEC), 0);
+	CU_ASSERT_EQUAL(ws_reassembler_next_expiry(&r), 25 * SEC);
+	CU_ASSERT_EQUAL(addf(&r, 1, 1, 3, 100, 50, 9 * SEC), 0);     /* frame 1 refreshed */
+	CU_ASSERT_EQUAL(ws_reassembler_next_expiry(&r), 27 * SEC);
+	CU_ASSERT_EQUAL(ws_reassembler_expire(&r, 27 * SEC - 1), 0);
+	CU_ASSERT_EQUAL(ws_reassembler_expire(&r, 27 * SEC), 1);
+	CU_ASSERT_EQUAL(ws_reassembler_next_expiry(&r), 29 * SEC);
+	CU_ASSERT_EQUAL(addf(&r, 1, 2, 3, 100, 50, 10 * SEC), 1);    /* complete: held until released */
+	CU_ASSERT_EQUAL(ws_reassembler_next_expiry(&r), 0);
+	CU_ASSERT_EQUAL(ws_reassembler_expire(&r, 10 * SEC), 0);
+	CU_ASSERT_EQUAL(r.bytes, 0);
+	CU_ASSERT_EQUAL(ws_reassembler_next_expiry(&r), UINT64_MAX);
+	ws_reassembler_free(&r);
+}
+
+/*
+ * Sessions that went quiet holding partial frames fill the shared budget;
+ * another session's fragments are refused, and its own adds only expire its
+ * own frames. A sweep of the quiet sessions once they are due frees the
+ * budget for the others.
+ */
+static void test_quiet_sessions_swept(void)
+{
+	struct ws_frag_budget b;
+	struct ws_reassembler quiet[2], other;
+	unsigned n = 0;
+
+	ws_frag_budget_init(&b, 64 * 1024);
+	ws_reassembler_init(&quiet[0], &b);
+	ws_reassembler_init(&quiet[1], &b);
+	ws_reassembler_init(&other, &b);
+	for (uint32_t id = 1; id <= 40; id++)
+		n += addf(&quiet[id % 2], id, 0, 2, 1000, 10, 1 * SEC) == 0;
+	CU_ASSERT_TRUE(n >= 20);
+	CU_ASSERT_EQUAL(addf(&other, 1, 0, 2, 1000, 10, 2 * SEC), -ENOBUFS);
+	CU_ASSERT_EQUAL(addf(&other, 1, 0, 2, 1000, 10, 30 * SEC), -ENOBUFS); /* not its memory */
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(ws_reassembler_next_expiry(&quiet[i]), 21 * SEC);
+		CU_ASSERT_TRUE(ws_reassembler_expire(&quiet[i], 30 * SEC) > 0);
+		CU_ASSERT_EQUAL(quiet[i].bytes, 0);
+	}
+	CU_ASSERT_EQUAL(atomic_load(&b.used), 0);
+	CU_ASSERT_EQUAL(addf(&other, 1, 0, 2, 1000, 10, 30 * SEC), 0);
+	ws_reassembler_free(&other);
+	ws_reassembler_free(&quiet[0]);
+	ws_reassembler_free(&quiet[1]);
+}
+
 WS_SUITE(fragment)
 {
 	WS_ADD(suite, test_vector_split);
@@ -665,4 +721,6 @@ WS_SUITE(fragment)
 	WS_ADD(suite, test_daemon_budget);
 	WS_ADD(suite, test_random_reassembly);
 	WS_ADD(suite, test_free_and_reuse);
+	WS_ADD(suite, test_next_expiry);
+	WS_ADD(suite, test_quiet_sessions_swept);
 }
