@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ctl thread's event loop: the control socket, the rx inbox (handshakes,
- * control frames, session events), peer timers and signals. Returns on
- * SIGTERM or SIGINT after saying goodbye to every peer.
+ * control frames, session events), peer timers, DNS answers and signals.
+ * Nothing here waits on the network, DNS or a client. Returns on SIGTERM or
+ * SIGINT after saying goodbye to every peer.
  */
 #include <errno.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "ctl.h"
 #include "device.h"
 #include "log.h"
+#include "resolver.h"
 
 enum { INBOX_BURST = 256 };
 
@@ -69,6 +71,37 @@ static void drain_inbox(struct ws_device *dev)
 	}
 }
 
+static int add_fd(int ep, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Apply the DNS answers that came in (each only if its peer still wants it). */
+static void drain_resolver(struct ws_device *dev)
+{
+	struct ws_resolver_answer a;
+	uint64_t counter;
+
+	if (read(ws_resolver_fd(dev->resolver), &counter, sizeof(counter)) < 0 && errno != EAGAIN)
+		ws_warn("resolver: %s", strerror(errno));
+	while (ws_resolver_collect(dev->resolver, &a))
+		ws_peer_resolved(dev, &a, ws_now_ns());
+}
+
+static int start_resolver(struct ws_device *dev, int ep)
+{
+	int ret = ws_resolver_create(&dev->resolver, NULL);
+
+	if (ret)
+		return ret;
+	ret = add_fd(ep, ws_resolver_fd(dev->resolver));
+	if (!ret)
+		ws_peer_resolve_all(dev);
+	return ret;
+}
+
 /* Run every due peer timer; return the earliest next deadline. */
 static uint64_t run_timers(struct ws_device *dev, uint64_t now)
 {
@@ -95,13 +128,6 @@ static void goodbye_all(struct ws_device *dev)
 	}
 }
 
-static int add_fd(int ep, int fd)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
-
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
 int ws_ctl_run(struct ws_device *dev, int listen_fd)
 {
 	sigset_t mask;
@@ -118,6 +144,9 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 		ret = -errno;
 		goto out;
 	}
+	ret = start_resolver(dev, ep);
+	if (ret)
+		goto out;
 	for (;;) {
 		struct epoll_event evs[8];
 		uint64_t now = ws_now_ns();
@@ -141,6 +170,9 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 			if (fd == dev->inbox.efd) {
 				drain_inbox(dev);
 				next = 0; /* handshakes change deadlines */
+			} else if (fd == ws_resolver_fd(dev->resolver)) {
+				drain_resolver(dev);
+				next = 0;
 			} else if (fd == listen_fd) {
 				int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -161,6 +193,8 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 		}
 	}
 out:
+	ws_resolver_destroy(dev->resolver);
+	dev->resolver = NULL;
 	if (ep >= 0)
 		close(ep);
 	if (sfd >= 0)

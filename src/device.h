@@ -53,6 +53,8 @@ enum ws_device_limits {
 enum ws_index_kind { WS_IDX_HANDSHAKE = 1, WS_IDX_SESSION = 2 };
 
 struct ws_peer;
+struct ws_resolver;
+struct ws_resolver_answer;
 
 struct ws_index_entry {
 	enum ws_index_kind kind;
@@ -105,6 +107,8 @@ struct ws_peer {
 	uint64_t rtt_ns;               /* smoothed; 0 = unknown */
 	uint64_t handshakes_initiated, handshakes_completed;
 	uint64_t ctl_tx_count, ctl_rx_count, ctl_retransmits, ctl_resets;
+	uint64_t resolve_gen;          /* lookup of endpoint_config in flight (0: none) */
+	bool resolve_kick;             /* ... for a handshake: send one when it answers */
 
 	/* slots change under dev->lock held for writing */
 	struct ws_slot slots[WS_MAX_SESSIONS_PER_PEER];
@@ -177,6 +181,8 @@ struct ws_device {
 	struct ws_peer **peer_hash;    /* by public key */
 	unsigned n_peers, peer_hash_size;
 	struct ws_frag_budget frag_budget;
+	struct ws_resolver *resolver;  /* ctl: DNS names resolved off its thread (while ctl runs) */
+	uint64_t resolve_gen;          /* ctl: last lookup submitted */
 
 	struct ws_inbox inbox;
 	struct ws_workers tx_workers, rx_workers;
@@ -206,7 +212,15 @@ int ws_device_send_one(struct ws_device *dev, const void *buf, size_t len,
 struct ws_peer *ws_peer_lookup(struct ws_device *dev, const uint8_t public_key[32]);
 struct ws_peer *ws_peer_create(struct ws_device *dev, const uint8_t public_key[32]);  /* write lock */
 void ws_peer_remove(struct ws_device *dev, struct ws_peer *peer);                      /* write lock */
+/* Configure host:port (-EINVAL if malformed). With resolve, an address is
+ * used at once and a DNS name is looked up off the ctl thread. */
 int ws_peer_set_endpoint(struct ws_peer *peer, const char *hostport, bool resolve);
+/* Look endpoint_config up again (kick: a handshake waits for the answer). */
+void ws_peer_resolve(struct ws_device *dev, struct ws_peer *peer, bool kick);
+/* ctl starting: look up every DNS Endpoint that has no address yet. */
+void ws_peer_resolve_all(struct ws_device *dev);
+/* An answer from dev->resolver: applied if still wanted, else dropped. */
+void ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a, uint64_t now);
 void ws_peer_set_keepalive(struct ws_peer *peer, uint16_t seconds, uint64_t now);
 struct ws_slot *ws_peer_slot_alloc(struct ws_peer *peer);                             /* write lock */
 void ws_peer_slot_free(struct ws_peer *peer, struct ws_slot *slot);                  /* write lock */

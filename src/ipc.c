@@ -7,6 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
+
+void (*ws_ipc_on_release)(const void *p, size_t len);
+
+void ws_ipc_release(void *p, size_t cap)
+{
+	if (!p)
+		return;
+	ws_wipe(p, cap);
+	if (ws_ipc_on_release)
+		ws_ipc_on_release(p, cap);
+	free(p);
+}
+
+void *ws_ipc_grow(void *p, size_t len, size_t cap, size_t new_cap)
+{
+	void *n = malloc(new_cap);
+
+	if (!n)
+		return NULL;
+	if (len)
+		memcpy(n, p, len);
+	ws_ipc_release(p, cap);
+	return n;
+}
+
 static bool key_ok(const char *k)
 {
 	if (!*k)
@@ -56,6 +82,12 @@ int ws_ipc_parse(char *buf, size_t len, int (*cb)(void *ctx, const char *key, co
 	return 0;
 }
 
+bool ws_ipc_complete(const char *buf, size_t len)
+{
+	return (len == 1 && buf[0] == '\n') ||
+	       (len >= 2 && buf[len - 1] == '\n' && buf[len - 2] == '\n');
+}
+
 void ws_ipc_buf_init(struct ws_ipc_buf *b)
 {
 	memset(b, 0, sizeof(*b));
@@ -63,7 +95,7 @@ void ws_ipc_buf_init(struct ws_ipc_buf *b)
 
 void ws_ipc_buf_free(struct ws_ipc_buf *b)
 {
-	free(b->data);
+	ws_ipc_release(b->data, b->cap);
 	ws_ipc_buf_init(b);
 }
 
@@ -82,7 +114,7 @@ static bool reserve(struct ws_ipc_buf *b, size_t more)
 		want = 2 * b->cap;
 	if (want < 256)
 		want = 256;
-	p = realloc(b->data, want);
+	p = ws_ipc_grow(b->data, b->len, b->cap, want);
 	if (!p) {
 		b->overflow = true;
 		return false;
@@ -98,13 +130,11 @@ void ws_ipc_vput(struct ws_ipc_buf *b, const char *key, const char *fmt, va_list
 	int n = vsnprintf(value, sizeof(value), fmt, ap);
 	size_t klen = strlen(key);
 
-	if (n < 0 || (size_t)n + klen + 1 > WS_IPC_MAX_LINE || strchr(value, '\n')) {
+	if (n < 0 || (size_t)n + klen + 1 > WS_IPC_MAX_LINE || strchr(value, '\n'))
 		b->overflow = true;
-		return;
-	}
-	if (!reserve(b, klen + 1 + (size_t)n + 1))
-		return;
-	b->len += (size_t)sprintf(b->data + b->len, "%s=%s\n", key, value);
+	else if (reserve(b, klen + 1 + (size_t)n + 1))
+		b->len += (size_t)sprintf(b->data + b->len, "%s=%s\n", key, value);
+	ws_wipe(value, n < 0 ? sizeof(value) : (size_t)n < sizeof(value) ? (size_t)n + 1 : sizeof(value));
 }
 
 void ws_ipc_put(struct ws_ipc_buf *b, const char *key, const char *fmt, ...)

@@ -37,6 +37,7 @@ struct ws_ipc_buf {
 };
 
 void ws_ipc_buf_init(struct ws_ipc_buf *b);
+/* Wipes the whole buffer (a reply holds the private key), then frees it. */
 void ws_ipc_buf_free(struct ws_ipc_buf *b);
 /* Append "key=value\n". Values must not contain newlines (they are rejected). */
 void ws_ipc_put(struct ws_ipc_buf *b, const char *key, const char *fmt, ...)
@@ -44,6 +45,18 @@ void ws_ipc_put(struct ws_ipc_buf *b, const char *key, const char *fmt, ...)
 void ws_ipc_vput(struct ws_ipc_buf *b, const char *key, const char *fmt, va_list ap);
 /* Append the final empty line. */
 void ws_ipc_end(struct ws_ipc_buf *b);
+
+/*
+ * Messages may hold secrets, so their buffers never go back to the allocator
+ * unwiped: ws_ipc_release wipes p[0..cap) and frees it (NULL is fine);
+ * ws_ipc_grow moves p[0..len) into a new block of new_cap bytes and releases
+ * the old one (in place of realloc, which would leave a copy behind). NULL
+ * when out of memory, p untouched. Every released block is shown to
+ * ws_ipc_on_release, when set, after wiping (tests check it).
+ */
+void ws_ipc_release(void *p, size_t cap);
+void *ws_ipc_grow(void *p, size_t len, size_t cap, size_t new_cap);
+extern void (*ws_ipc_on_release)(const void *p, size_t len);
 
 /* --- sockets (ipc_sock.c) --- */
 
@@ -53,7 +66,10 @@ int ws_ipc_path(char *out, size_t cap, const char *ifname, const char *suffix);
 int ws_ipc_listen(const char *ifname);
 /* Connect to IFNAME's socket; -errno (-ENOENT: no such interface daemon). */
 int ws_ipc_connect(const char *ifname);
-/* Read one message (up to and including its empty line) into a malloc'd, NUL-terminated buffer. */
+/* buf[0..len) is a whole message: it ends with its empty line. */
+bool ws_ipc_complete(const char *buf, size_t len);
+/* Read one message (up to and including its empty line) into a malloc'd,
+ * NUL-terminated buffer (release it with ws_ipc_release(buf, len + 1)). */
 ssize_t ws_ipc_read_message(int fd, char **out, int timeout_ms);
 /* Write all of buf. */
 int ws_ipc_write_all(int fd, const char *buf, size_t len);

@@ -78,6 +78,7 @@ ssize_t ws_ipc_read_message(int fd, char **out, int timeout_ms)
 {
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap);
+	ssize_t ret = 0;
 
 	if (!buf)
 		return -ENOMEM;
@@ -85,37 +86,39 @@ ssize_t ws_ipc_read_message(int fd, char **out, int timeout_ms)
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
-		if (len >= 2 && buf[len - 1] == '\n' && buf[len - 2] == '\n')
-			break;
-		if (len == 1 && buf[0] == '\n')
+		if (ws_ipc_complete(buf, len))
 			break;
 		if (len + 1 >= cap) {
 			char *nb;
 
 			if (cap >= WS_IPC_MAX_MESSAGE) {
-				free(buf);
-				return -EMSGSIZE;
+				ret = -EMSGSIZE;
+				break;
 			}
-			nb = realloc(buf, cap * 2);
+			nb = ws_ipc_grow(buf, len, cap, cap * 2);
 			if (!nb) {
-				free(buf);
-				return -ENOMEM;
+				ret = -ENOMEM;
+				break;
 			}
 			buf = nb;
 			cap *= 2;
 		}
 		if (poll(&p, 1, timeout_ms) <= 0) {
-			free(buf);
-			return -ETIMEDOUT;
+			ret = -ETIMEDOUT;
+			break;
 		}
 		n = read(fd, buf + len, cap - 1 - len);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
-			free(buf);
-			return n < 0 ? -errno : -ECONNRESET;
+			ret = n < 0 ? -errno : -ECONNRESET;
+			break;
 		}
 		len += (size_t)n;
+	}
+	if (ret) {
+		ws_ipc_release(buf, cap);
+		return ret;
 	}
 	buf[len] = '\0';
 	*out = buf;
@@ -163,7 +166,7 @@ int ws_ipc_call(const char *ifname, const char *req, size_t req_len, char **repl
 	*reply_len = (size_t)n;
 	/* The reply ends with "errno=N\n\n". */
 	if (n < 2) {
-		free(*reply);
+		ws_ipc_release(*reply, (size_t)n + 1);
 		*reply = NULL;
 		return -EPROTO;
 	}
@@ -172,13 +175,13 @@ int ws_ipc_call(const char *ifname, const char *req, size_t req_len, char **repl
 	last = last ? last + 1 : *reply;
 	(*reply)[n - 2] = '\n';
 	if (strncmp(last, "errno=", 6)) {
-		free(*reply);
+		ws_ipc_release(*reply, (size_t)n + 1);
 		*reply = NULL;
 		return -EPROTO;
 	}
 	ret = atoi(last + 6);
 	if (ret) {
-		free(*reply);
+		ws_ipc_release(*reply, (size_t)n + 1);
 		*reply = NULL;
 		return -ret;
 	}

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "crypto.h"
 #include "device.h"
 #include "log.h"
+#include "resolver.h"
 #include "sockaddr.h"
 
 static unsigned key_hash(const struct ws_device *dev, const uint8_t key[WS_KEY_LEN])
@@ -94,30 +96,111 @@ void ws_peer_remove(struct ws_device *dev, struct ws_peer *peer)
 	free(peer);
 }
 
+/* The endpoint becomes ss; true when that changed it. */
+static bool set_addr(struct ws_peer *peer, const struct sockaddr_storage *ss)
+{
+	bool changed;
+
+	pthread_mutex_lock(&peer->lock);
+	changed = !ws_sockaddr_equal(&peer->endpoint, ss);
+	peer->endpoint = *ss;
+	pthread_mutex_unlock(&peer->lock);
+	return changed;
+}
+
 int ws_peer_set_endpoint(struct ws_peer *peer, const char *hostport, bool resolve)
 {
+	struct ws_conf_endpoint e;
 	struct sockaddr_storage ss;
-	char name[WS_KEY_B64_LEN + 1];
-	int ret;
 
-	if (strlen(hostport) >= sizeof(peer->endpoint_config))
+	if (strlen(hostport) >= sizeof(peer->endpoint_config) || ws_conf_parse_endpoint(&e, hostport))
 		return -EINVAL;
-	strcpy(peer->endpoint_config, hostport);
+	if (hostport != peer->endpoint_config)
+		strcpy(peer->endpoint_config, hostport);
+	peer->resolve_gen = 0; /* an answer still on its way is for the old value */
 	if (!resolve)
 		return 0;
-	ret = ws_sockaddr_resolve(&ss, hostport);
-	if (ret == -EINVAL)
-		return ret;
-	if (ret) {
-		/* Not fatal: a roaming client may start offline; it retries before each handshake. */
-		ws_key_to_base64(name, peer->public_key);
-		ws_warn("peer %s: cannot resolve endpoint %s yet", name, hostport);
+	if (!ws_resolver_numeric(&ss, e.host, e.port)) {
+		set_addr(peer, &ss);
 		return 0;
 	}
-	pthread_mutex_lock(&peer->lock);
-	peer->endpoint = ss;
-	pthread_mutex_unlock(&peer->lock);
+	ws_peer_resolve(peer->dev, peer, false);
 	return 0;
+}
+
+void ws_peer_resolve(struct ws_device *dev, struct ws_peer *peer, bool kick)
+{
+	char name[WS_KEY_B64_LEN + 1];
+	struct ws_conf_endpoint e;
+	struct sockaddr_storage ss;
+	uint64_t gen;
+	int ret;
+
+	if (!peer->endpoint_config[0] || ws_conf_parse_endpoint(&e, peer->endpoint_config))
+		return;
+	if (!ws_resolver_numeric(&ss, e.host, e.port)) {
+		set_addr(peer, &ss); /* an IP Endpoint: back to the configured address */
+		return;
+	}
+	peer->resolve_kick |= kick;
+	if (!dev->resolver || peer->resolve_gen)
+		return; /* ctl starts it when it runs / one lookup at a time */
+	gen = ++dev->resolve_gen;
+	ret = ws_resolver_submit(dev->resolver, peer->public_key, gen, e.host, e.port);
+	if (ret) {
+		ws_key_to_base64(name, peer->public_key);
+		ws_warn("peer %s: cannot resolve endpoint %s now: %s", name, peer->endpoint_config,
+			strerror(-ret));
+		return;
+	}
+	peer->resolve_gen = gen;
+}
+
+void ws_peer_resolve_all(struct ws_device *dev)
+{
+	for (struct ws_peer *p = dev->peers; p; p = p->list_next) {
+		bool known;
+
+		pthread_mutex_lock(&p->lock);
+		known = p->endpoint.ss_family != AF_UNSPEC;
+		pthread_mutex_unlock(&p->lock);
+		if (!known)
+			ws_peer_resolve(dev, p, false);
+	}
+}
+
+_Static_assert((int)WS_RESOLVER_ID_LEN == (int)WS_KEY_LEN, "requests are keyed by public key");
+
+void ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a, uint64_t now)
+{
+	struct ws_peer *p = ws_peer_lookup(dev, a->id);
+	char name[WS_KEY_B64_LEN + 1], ep[80];
+	bool changed, live, kick;
+
+	if (!p || !p->resolve_gen || p->resolve_gen != a->gen)
+		return; /* the peer is gone, or its endpoint was set again since */
+	p->resolve_gen = 0;
+	kick = p->resolve_kick;
+	p->resolve_kick = false;
+	ws_key_to_base64(name, p->public_key);
+	if (a->err) {
+		ws_warn("peer %s: cannot resolve endpoint %s: %s", name, p->endpoint_config,
+			a->err == -EAGAIN ? "no answer from DNS" : strerror(-a->err));
+		return;
+	}
+	changed = set_addr(p, &a->addr);
+	if (!changed)
+		return;
+	ws_sockaddr_format(ep, sizeof(ep), &a->addr);
+	ws_info("peer %s: endpoint %s resolved to %s", name, p->endpoint_config, ep);
+	pthread_mutex_lock(&p->lock);
+	live = ws_timers_live(&p->timers, now);
+	kick = kick || (!live && (p->want_handshake || p->keepalive_interval));
+	pthread_mutex_unlock(&p->lock);
+	/* A handshake waits for this address (the one just sent went to the old
+	 * one, as it was unanswered): send it there now, not at the next retry. */
+	if (kick)
+		ws_handshake_send_init(dev, p, now);
 }
 
 struct ws_slot *ws_peer_slot_alloc(struct ws_peer *peer)

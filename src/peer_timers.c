@@ -179,8 +179,8 @@ uint64_t ws_peer_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
 			ws_info("peer %s: session expired", name);
 	}
 	if (act & WS_TIMERS_SEND_HANDSHAKE_INIT) {
-		if ((act & WS_TIMERS_RESOLVE_ENDPOINT) && peer->endpoint_config[0])
-			ws_peer_set_endpoint(peer, peer->endpoint_config, true);
+		if (act & WS_TIMERS_RESOLVE_ENDPOINT)
+			ws_peer_resolve(dev, peer, true);
 		ws_handshake_send_init(dev, peer, now);
 	}
 	if (act & WS_TIMERS_SEND_KEEPALIVE) {

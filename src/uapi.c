@@ -310,13 +310,9 @@ void ws_uapi_handle(struct ws_device *dev, int fd)
 	}
 	ws_ipc_put(&out, "errno", "%d", -ret);
 	ws_ipc_end(&out);
-	if (out.data) {
+	if (out.data)
 		ws_ipc_write_all(fd, out.data, out.len);
-		ws_wipe(out.data, out.len); /* it held the private key */
-	}
-	if (req) {
-		ws_wipe(req, (size_t)(n > 0 ? n : 0));
-		free(req);
-	}
-	ws_ipc_buf_free(&out);
+	if (req)
+		ws_ipc_release(req, (size_t)n + 1);
+	ws_ipc_buf_free(&out); /* wiped: it held the private key */
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The control socket codec. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../src/ipc.h"
 #include "test.h"
@@ -89,9 +92,91 @@ static void test_buf(void)
 	ws_ipc_buf_free(&b);
 }
 
+/* Every block a message buffer gives back: counted, and checked wiped. */
+static unsigned released, released_dirty;
+
+static void watch_release(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	released++;
+	for (size_t i = 0; i < len; i++)
+		if (b[i]) {
+			released_dirty++;
+			break;
+		}
+}
+
+#define SECRET "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
+
+/* A reply that holds a secret grows many times and overflows: no block goes
+ * back to the allocator with anything left in it. */
+static void test_buf_wiped(void)
+{
+	struct ws_ipc_buf b;
+	unsigned grown = 0;
+	size_t cap = 0;
+
+	released = released_dirty = 0;
+	ws_ipc_on_release = watch_release;
+	ws_ipc_buf_init(&b);
+	ws_ipc_put(&b, "private_key", "%s", SECRET);
+	for (int i = 0; i < 2000; i++) {
+		ws_ipc_put(&b, "line", "%d %s", i, SECRET);
+		grown += b.cap != cap;
+		cap = b.cap;
+	}
+	CU_ASSERT(grown >= 8);
+	CU_ASSERT_EQUAL(released, grown - 1); /* every block but the live one */
+	ws_ipc_buf_free(&b);
+	CU_ASSERT_EQUAL(released, grown);
+	/* The overflow path. */
+	ws_ipc_buf_init(&b);
+	ws_ipc_put(&b, "private_key", "%s", SECRET);
+	for (int i = 0; !b.overflow && i < 10000000; i++)
+		ws_ipc_put(&b, "line", "%0900d", i);
+	CU_ASSERT_TRUE(b.overflow);
+	ws_ipc_buf_free(&b);
+	CU_ASSERT_EQUAL(released_dirty, 0);
+	ws_ipc_on_release = NULL;
+}
+
+/* Reading a message that holds a secret, in many growing steps. */
+static void test_read_wiped(void)
+{
+	static char msg[64 << 10];
+	size_t len = 0;
+	char *got = NULL;
+	int sv[2];
+
+	len += (size_t)sprintf(msg, "set=1\nprivate_key=%s\n", SECRET);
+	while (len < sizeof(msg) - 100)
+		len += (size_t)sprintf(msg + len, "allowed_ip=198.19.%u.%u/32\n",
+				       (unsigned)(len >> 8) & 255, (unsigned)len & 255);
+	msg[len++] = '\n';
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CU_ASSERT_FATAL(write(sv[1], msg, len) == (ssize_t)len);
+	released = released_dirty = 0;
+	ws_ipc_on_release = watch_release;
+	CU_ASSERT_EQUAL(ws_ipc_read_message(sv[0], &got, 1000), (ssize_t)len);
+	CU_ASSERT(released >= 4); /* 4 KiB doubled up to 128 KiB */
+	if (got)
+		CU_ASSERT(!memcmp(got, msg, len));
+	ws_ipc_release(got, len + 1);
+	/* A message cut short: the partial copy is wiped too. */
+	CU_ASSERT_FATAL(write(sv[1], msg, 5000) == 5000);
+	close(sv[1]);
+	CU_ASSERT_EQUAL(ws_ipc_read_message(sv[0], &got, 1000), -ECONNRESET);
+	close(sv[0]);
+	CU_ASSERT_EQUAL(released_dirty, 0);
+	ws_ipc_on_release = NULL;
+}
+
 WS_SUITE(ipc)
 {
 	WS_ADD(suite, test_parse_ok);
 	WS_ADD(suite, test_parse_errors);
 	WS_ADD(suite, test_buf);
+	WS_ADD(suite, test_buf_wiped);
+	WS_ADD(suite, test_read_wiped);
 }

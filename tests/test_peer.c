@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon's peer table, session slots, staging and inbox (no TUN, socket or threads). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../src/crypto.h"
 #include "../src/device.h"
+#include "../src/resolver.h"
+#include "../src/sockaddr.h"
 #include "test.h"
 
 static struct ws_device dev;
@@ -157,10 +163,118 @@ static void test_inbox(void)
 	ws_inbox_destroy(&in);
 }
 
+/* A fake DNS: gw.test is 198.18.0.1, other.test 198.18.0.2, nothing else exists. */
+static int lookups;
+
+static int fake_lookup(struct sockaddr_storage *out, const char *host, uint16_t port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)out;
+
+	__atomic_add_fetch(&lookups, 1, __ATOMIC_SEQ_CST);
+	if (strcmp(host, "gw.test") && strcmp(host, "other.test"))
+		return -EHOSTUNREACH;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	sin->sin_addr.s_addr = htonl(strcmp(host, "gw.test") ? 0xc6120002 : 0xc6120001);
+	return 0;
+}
+
+/* Apply every answer the resolver has, as ctl does, once n have come. */
+static void apply_answers(int n)
+{
+	struct ws_resolver_answer a;
+	int got = 0;
+
+	for (int tries = 0; got < n && tries < 200; tries++) {
+		struct pollfd p = {.fd = ws_resolver_fd(dev.resolver), .events = POLLIN};
+		uint64_t counter;
+
+		if (poll(&p, 1, 10) == 1 && read(p.fd, &counter, sizeof(counter)) < 0)
+			break;
+		while (ws_resolver_collect(dev.resolver, &a)) {
+			ws_peer_resolved(&dev, &a, ws_now_ns());
+			got++;
+		}
+	}
+	CU_ASSERT_EQUAL(got, n);
+}
+
+static const char *endpoint_of(struct ws_peer *p, char *buf, size_t cap)
+{
+	ws_sockaddr_format(buf, cap, &p->endpoint);
+	return buf;
+}
+
+/* Answers are applied only while still wanted: never to a removed peer (ASan
+ * would see it), never over an endpoint set since, once per lookup. */
+static void test_endpoint_resolution(void)
+{
+	uint8_t k1[32], k2[32], k3[32];
+	struct ws_peer *p1, *p2, *p3;
+	char buf[80];
+
+	dev_up();
+	lookups = 0;
+	CU_ASSERT_EQUAL_FATAL(ws_resolver_create(&dev.resolver, fake_lookup), 0);
+	p1 = new_peer(k1);
+	p2 = new_peer(k2);
+	p3 = new_peer(k3);
+	/* An address is used at once; a malformed endpoint is refused. */
+	CU_ASSERT_EQUAL(ws_peer_set_endpoint(p1, "198.18.0.9:51820", true), 0);
+	CU_ASSERT_STRING_EQUAL(endpoint_of(p1, buf, sizeof(buf)), "198.18.0.9:51820");
+	CU_ASSERT_EQUAL(ws_peer_set_endpoint(p1, "gw.test", true), -EINVAL);
+	/* A name: looked up later, applied when it answers. */
+	CU_ASSERT_EQUAL(ws_peer_set_endpoint(p1, "gw.test:51820", true), 0);
+	CU_ASSERT_STRING_EQUAL(endpoint_of(p1, buf, sizeof(buf)), "198.18.0.9:51820");
+	ws_peer_resolve(&dev, p1, true); /* one lookup in flight is enough */
+	apply_answers(1);
+	CU_ASSERT_STRING_EQUAL(endpoint_of(p1, buf, sizeof(buf)), "198.18.0.1:51820");
+	CU_ASSERT_EQUAL(lookups, 1);
+	/* Set to an address while the name is looked up: the address stays. */
+	CU_ASSERT_EQUAL(ws_peer_set_endpoint(p2, "gw.test:1", true), 0);
+	CU_ASSERT_EQUAL(ws_peer_set_endpoint(p2, "198.18.0.7:2", true), 0);
+	/* Removed while looked up: the answer finds no peer. */
+	CU_ASSERT_EQUAL(ws_peer_set_endpoint(p3, "gw.test:3", true), 0);
+	ws_peer_remove(&dev, p3);
+	apply_answers(2);
+	CU_ASSERT_STRING_EQUAL(endpoint_of(p2, buf, sizeof(buf)), "198.18.0.7:2");
+	CU_ASSERT_PTR_NULL(ws_peer_lookup(&dev, k3));
+	/* Removed and added again with the same key: only the new lookup counts. */
+	p3 = ws_peer_create(&dev, k3);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p3);
+	CU_ASSERT_EQUAL(ws_peer_set_endpoint(p3, "gw.test:3", true), 0);
+	ws_peer_remove(&dev, p3);
+	p3 = ws_peer_create(&dev, k3);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p3);
+	CU_ASSERT_EQUAL(ws_peer_set_endpoint(p3, "other.test:4", true), 0);
+	apply_answers(2);
+	CU_ASSERT_STRING_EQUAL(endpoint_of(p3, buf, sizeof(buf)), "198.18.0.2:4");
+	/* A name that does not resolve leaves the endpoint as it was. */
+	CU_ASSERT_EQUAL(ws_peer_set_endpoint(p3, "nowhere.test:4", true), 0);
+	apply_answers(1);
+	CU_ASSERT_STRING_EQUAL(endpoint_of(p3, buf, sizeof(buf)), "198.18.0.2:4");
+	CU_ASSERT_STRING_EQUAL(p3->endpoint_config, "nowhere.test:4");
+	/* Without a resolver (start-up, before ctl runs) a name waits for
+	 * ws_peer_resolve_all. */
+	ws_resolver_destroy(dev.resolver);
+	dev.resolver = NULL;
+	CU_ASSERT_EQUAL(ws_peer_set_endpoint(p2, "other.test:5", true), 0);
+	CU_ASSERT_EQUAL(ws_resolver_create(&dev.resolver, fake_lookup), 0);
+	memset(&p2->endpoint, 0, sizeof(p2->endpoint));
+	ws_peer_resolve_all(&dev);
+	apply_answers(1);
+	CU_ASSERT_STRING_EQUAL(endpoint_of(p2, buf, sizeof(buf)), "198.18.0.2:5");
+	(void)p1;
+	ws_resolver_destroy(dev.resolver);
+	dev.resolver = NULL;
+	dev_down();
+}
+
 WS_SUITE(peer)
 {
 	WS_ADD(suite, test_peer_table);
 	WS_ADD(suite, test_slots);
 	WS_ADD(suite, test_staging_bound);
 	WS_ADD(suite, test_inbox);
+	WS_ADD(suite, test_endpoint_resolution);
 }
