@@ -70,6 +70,7 @@ struct ws_slot {
 	bool used;
 	uint32_t next_frame_id;        /* tx thread: DataFragment frame ids */
 	_Atomic bool confirm_sent;     /* rx thread told ctl about the first packet on "next" */
+	_Atomic uint64_t confirm_lost; /* ... but the inbox was full: 1 << 32 | index, for ctl's tick */
 	_Atomic bool dead;             /* a Disconnect arrived or it expired: no longer sent on */
 };
 
@@ -171,6 +172,7 @@ struct ws_device {
 	struct ws_noise_local local;
 	struct ws_cookie_checker cookie_checker;
 	struct ws_ratelimit ratelimit;
+	struct ws_load load;           /* ctl only: "under load" and its 1 s hold */
 	struct ws_allowedips aips;
 	struct ws_index index;
 	struct ws_peer *peers;         /* list */
@@ -234,6 +236,8 @@ int ws_inbox_init(struct ws_inbox *in);
 void ws_inbox_destroy(struct ws_inbox *in);
 bool ws_inbox_push(struct ws_inbox *in, uint8_t kind, struct ws_peer *peer, struct ws_slot *slot,
 		   const struct sockaddr_storage *addr, const void *data, size_t len);
+/* The first packet on peer's next slot: queued, or kept on the slot when the inbox is full (never lost). */
+bool ws_inbox_push_confirm(struct ws_inbox *in, struct ws_peer *peer, struct ws_slot *slot);
 bool ws_inbox_pop(struct ws_inbox *in, struct ws_inbox_msg *out);
 unsigned ws_inbox_count(struct ws_inbox *in);
 void ws_inbox_forget_peer(struct ws_inbox *in, struct ws_peer *peer);

@@ -180,11 +180,34 @@ void ws_session_announce(struct ws_device *dev, struct ws_peer *peer, uint64_t n
 		flush_staged(dev, peer);
 }
 
+/*
+ * Under load: the inbox is deep now, or was within the last second
+ * (WS_LOAD_HOLD_NS, WireGuard's last_under_load), so a burst's gaps do not
+ * let handshakes through to the Diffie-Hellman steps.
+ */
+static bool is_under_load(struct ws_device *dev, uint64_t now)
+{
+	return ws_load_under(&dev->load, ws_inbox_count(&dev->inbox) >= WS_UNDER_LOAD, now);
+}
+
+/* Under load, every handshake message that costs a DH passes the per-source rate limit. */
+static bool source_allowed(struct ws_device *dev, const struct sockaddr_storage *from, uint64_t now)
+{
+	const uint8_t *ip = from->ss_family == AF_INET
+		? (const uint8_t *)&((const struct sockaddr_in *)from)->sin_addr
+		: (const uint8_t *)&((const struct sockaddr_in6 *)from)->sin6_addr;
+
+	if (ws_ratelimit_allow(&dev->ratelimit, from->ss_family, ip, now))
+		return true;
+	atomic_fetch_add(&dev->stats.handshakes_rate_limited, 1);
+	return false;
+}
+
 static void receive_init(struct ws_device *dev, const struct ws_inbox_msg *m, const char *addr,
 			 size_t alen, uint64_t now)
 {
 	const struct ws_msg_init *init = (const void *)m->data;
-	bool under_load = ws_inbox_count(&dev->inbox) >= WS_UNDER_LOAD;
+	bool under_load = is_under_load(dev, now);
 	enum ws_cookie_mac mac;
 	struct ws_handshake *hs;
 	struct ws_noise_keys keys;
@@ -208,16 +231,8 @@ static void receive_init(struct ws_device *dev, const struct ws_inbox_msg *m, co
 			atomic_fetch_add(&dev->stats.cookie_replies_sent, 1);
 		return;
 	}
-	if (under_load) {
-		const uint8_t *ip = m->addr.ss_family == AF_INET
-			? (const uint8_t *)&((const struct sockaddr_in *)&m->addr)->sin_addr
-			: (const uint8_t *)&((const struct sockaddr_in6 *)&m->addr)->sin6_addr;
-
-		if (!ws_ratelimit_allow(&dev->ratelimit, m->addr.ss_family, ip, now)) {
-			atomic_fetch_add(&dev->stats.handshakes_rate_limited, 1);
-			return;
-		}
-	}
+	if (under_load && !source_allowed(dev, &m->addr, now))
+		return;
 	hs = ws_noise_consume_init(&dev->local, init, ws_unix_ns(), lookup_peer, dev);
 	if (!hs)
 		return;
@@ -265,6 +280,13 @@ static void receive_resp(struct ws_device *dev, const struct ws_inbox_msg *m, co
 	/* ctl is the only writer of the index: reading it here needs no lock. */
 	e = ws_index_lookup(&dev->index, ws_le32(resp->receiver_index));
 	if (!e || e->kind != WS_IDX_HANDSHAKE)
+		return;
+	/*
+	 * Under load a response costs a DH like an init, so it passes the same
+	 * rate limit. No MAC2 is asked of it: a HandshakeResp's mac2 is sent as
+	 * zeros (DECISIONS 5) and a CookieReply answers only a HandshakeInit.
+	 */
+	if (is_under_load(dev, now) && !source_allowed(dev, &m->addr, now))
 		return;
 	peer = e->peer;
 	if (!ws_noise_consume_resp(&peer->hs, &dev->local, resp) || !ws_noise_derive_keys(&peer->hs, &keys))

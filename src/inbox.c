@@ -75,6 +75,27 @@ bool ws_inbox_push(struct ws_inbox *in, uint8_t kind, struct ws_peer *peer, stru
 	return true;
 }
 
+/*
+ * A session confirmation must not be lost: without it the responder keeps
+ * sending on the old session until that one expires. When the inbox is full
+ * the event is kept on the slot itself (with the session's index, so a slot
+ * reused meanwhile is not confirmed by mistake) and ctl is woken: after
+ * draining it ticks every peer, and ws_peer_tick() picks the flag up.
+ */
+bool ws_inbox_push_confirm(struct ws_inbox *in, struct ws_peer *peer, struct ws_slot *slot)
+{
+	uint32_t index = slot->entry.index;
+	uint64_t one = 1;
+
+	if (ws_inbox_push(in, WS_INBOX_CONFIRM, peer, slot, NULL, &index, sizeof(index)))
+		return true;
+	atomic_store(&slot->confirm_lost, 1ULL << 32 | index);
+	if (write(in->efd, &one, sizeof(one)) < 0) {
+		/* The counter is already non-zero: ctl will wake anyway. */
+	}
+	return false;
+}
+
 bool ws_inbox_pop(struct ws_inbox *in, struct ws_inbox_msg *out)
 {
 	bool got = false;

@@ -237,8 +237,7 @@ static void rx_account(struct rx_batch *b, struct ws_peer *peer, struct rx_item 
 	atomic_fetch_add_explicit(&peer->stats.rx_bytes, it->msg->len, memory_order_relaxed);
 	atomic_fetch_add_explicit(&peer->stats.rx_packets, 1, memory_order_relaxed);
 	if (it->slot == peer->next && !atomic_exchange(&it->slot->confirm_sent, true))
-		ws_inbox_push(&b->dev->inbox, WS_INBOX_CONFIRM, peer, it->slot, NULL,
-			      &it->slot->entry.index, sizeof(uint32_t));
+		ws_inbox_push_confirm(&b->dev->inbox, peer, it->slot);
 }
 
 static void rx_deliver(struct rx_batch *b, struct rx_item *it, uint64_t now)
