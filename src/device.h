@@ -236,6 +236,14 @@ int ws_inbox_init(struct ws_inbox *in);
 void ws_inbox_destroy(struct ws_inbox *in);
 bool ws_inbox_push(struct ws_inbox *in, uint8_t kind, struct ws_peer *peer, struct ws_slot *slot,
 		   const struct sockaddr_storage *addr, const void *data, size_t len);
+/*
+ * A channel-0 frame (info: its ws_frame_parse) for ctl. One longer than
+ * WS_INBOX_DATA goes with its reliability fields only, its events dropped
+ * and counted in rx_dropped, so ctl still ACKs its Seq.
+ */
+struct ws_frame_info;
+bool ws_inbox_push_control(struct ws_inbox *in, struct ws_peer *peer, struct ws_slot *slot,
+			   const uint8_t *frame, size_t len, const struct ws_frame_info *info);
 /* The first packet on peer's next slot: queued, or kept on the slot when the inbox is full (never lost). */
 bool ws_inbox_push_confirm(struct ws_inbox *in, struct ws_peer *peer, struct ws_slot *slot);
 bool ws_inbox_pop(struct ws_inbox *in, struct ws_inbox_msg *out);

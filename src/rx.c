@@ -141,7 +141,7 @@ static void rx_frame(struct rx_batch *b, struct ws_peer *peer, struct ws_slot *s
 		return;
 	}
 	if (info.channel == WS_CHANNEL_CONTROL) {
-		if (!ws_inbox_push(&dev->inbox, WS_INBOX_CONTROL, peer, slot, NULL, frame, len))
+		if (!ws_inbox_push_control(&dev->inbox, peer, slot, frame, len, &info))
 			atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
 		return;
 	}
