@@ -28,6 +28,7 @@
 #include "allowedips.h"
 #include "cookie.h"
 #include "fragment.h"
+#include "hslog.h"
 #include "index.h"
 #include "noise.h"
 #include "ratelimit.h"
@@ -173,6 +174,7 @@ struct ws_device {
 	struct ws_cookie_checker cookie_checker;
 	struct ws_ratelimit ratelimit;
 	struct ws_load load;           /* ctl only: "under load" and its 1 s hold */
+	struct ws_hslog hslog;         /* ctl only: dropped handshake messages, logged rate-limited */
 	struct ws_allowedips aips;
 	struct ws_index index;
 	struct ws_peer *peers;         /* list */
@@ -255,7 +257,9 @@ void *ws_tx_thread(void *dev);
 void *ws_rx_thread(void *dev);
 
 /* handshake.c (ctl thread) */
-void ws_handshake_receive(struct ws_device *dev, const struct ws_inbox_msg *msg, uint64_t now);
+/* What became of the message; a drop is logged (hslog.h: rate-limited, info). */
+enum ws_hs_verdict ws_handshake_receive(struct ws_device *dev, const struct ws_inbox_msg *msg,
+					uint64_t now);
 void ws_handshake_send_init(struct ws_device *dev, struct ws_peer *peer, uint64_t now);
 /* The responder's deferred hello and staged packets: now, if still pending. */
 void ws_session_announce(struct ws_device *dev, struct ws_peer *peer, uint64_t now);

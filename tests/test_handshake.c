@@ -24,12 +24,12 @@ static void make_init(struct ws_msg_init *init, uint64_t now)
 	ws_cookie_add_macs(&rem.cookie, (uint8_t *)init, sizeof(*init), now);
 }
 
-static void feed(const void *msg, size_t len, uint64_t now)
+static enum ws_hs_verdict feed(const void *msg, size_t len, uint64_t now)
 {
 	static struct ws_inbox_msg m;
 
 	wt_inbox_msg(&m, &rem, msg, len);
-	ws_handshake_receive(&dev, &m, now);
+	return ws_handshake_receive(&dev, &m, now);
 }
 
 /* The type of the next datagram to the remote (0: none). */
@@ -102,15 +102,18 @@ static void test_resp_rate_limited_under_load(void)
 
 	wt_fill_inbox(&dev, WS_UNDER_LOAD);
 	for (int i = 0; i < 2 * WS_RATELIMIT_BURST; i++)
-		feed(&forged, sizeof(forged), t0 + 1 * MS);
+		CU_ASSERT_EQUAL(feed(&forged, sizeof(forged), t0 + 1 * MS),
+				i < WS_RATELIMIT_BURST ? WS_HS_DECRYPT : WS_HS_RATE_LIMITED);
 	CU_ASSERT_EQUAL(atomic_load(&dev.stats.handshakes_rate_limited), WS_RATELIMIT_BURST);
 	feed(&resp, sizeof(resp), t0 + 2 * MS);
 	CU_ASSERT_EQUAL(atomic_load(&dev.stats.handshakes_rate_limited), WS_RATELIMIT_BURST + 1);
 	CU_ASSERT_PTR_NULL(rem.peer->cur);
 	/* The pending handshake survived: once the load is gone the genuine response completes it. */
 	wt_drain_inbox(&dev);
-	feed(&resp, sizeof(resp), t0 + 3000 * MS);
+	CU_ASSERT_EQUAL(feed(&resp, sizeof(resp), t0 + 3000 * MS), WS_HS_ACCEPTED);
 	CU_ASSERT_PTR_NOT_NULL(rem.peer->cur);
+	/* The same response again: its handshake is gone. */
+	CU_ASSERT_EQUAL(feed(&resp, sizeof(resp), t0 + 3001 * MS), WS_HS_NOT_OURS);
 	wt_remote_down(&rem);
 	wt_dev_down(&dev);
 }
@@ -160,8 +163,82 @@ static void test_confirm_lost_stale(void)
 	wt_dev_down(&dev);
 }
 
+/* Each reason a handshake initiation is dropped for is told apart (and logged as such). */
+static void test_init_drop_reasons(void)
+{
+	struct ws_cookie_maker wrong;
+	struct ws_msg_init init, bad;
+	uint64_t t = ws_now_ns();
+	uint8_t other[32], e[32];
+
+	wt_dev_up(&dev, NULL);
+	wt_remote_up(&dev, &rem);
+	/* MAC1 for another key: the initiator has a wrong public key for us. */
+	ws_x25519_genkey(e);
+	CU_ASSERT_FATAL(ws_x25519_pubkey(other, e));
+	ws_cookie_maker_init(&wrong, other);
+	make_init(&init, t);
+	bad = init;
+	ws_cookie_add_macs(&wrong, (uint8_t *)&bad, sizeof(bad), t);
+	CU_ASSERT_EQUAL(feed(&bad, sizeof(bad), t), WS_HS_BAD_MAC1);
+	/* Reserved bytes set (MAC1 right). */
+	bad = init;
+	bad.reserved[1] = 1;
+	ws_cookie_add_macs(&rem.cookie, (uint8_t *)&bad, sizeof(bad), t);
+	CU_ASSERT_EQUAL(feed(&bad, sizeof(bad), t), WS_HS_MALFORMED);
+	/* A damaged static key (MAC1 right): decryption fails. */
+	bad = init;
+	bad.encrypted_static[3] ^= 1;
+	ws_cookie_add_macs(&rem.cookie, (uint8_t *)&bad, sizeof(bad), t);
+	CU_ASSERT_EQUAL(feed(&bad, sizeof(bad), t), WS_HS_DECRYPT);
+	/* The genuine one, then the same again: a replay. */
+	CU_ASSERT_EQUAL(feed(&init, sizeof(init), t), WS_HS_ACCEPTED);
+	CU_ASSERT_EQUAL(answer_type(), WS_MSG_HANDSHAKE_RESP);
+	CU_ASSERT_EQUAL(feed(&init, sizeof(init), t), WS_HS_REPLAY);
+	/* A clock 200 s behind. */
+	ws_x25519_genkey(e);
+	CU_ASSERT_FATAL(ws_noise_create_init(&rem.hs, &rem.local, &bad, e, 0x4243,
+					     ws_unix_ns() - 200 * WS_NSEC_PER_SEC));
+	ws_cookie_add_macs(&rem.cookie, (uint8_t *)&bad, sizeof(bad), t);
+	CU_ASSERT_EQUAL(feed(&bad, sizeof(bad), t), WS_HS_CLOCK);
+	/* Under load without MAC2: a cookie. */
+	wt_fill_inbox(&dev, WS_UNDER_LOAD);
+	make_init(&init, t);
+	CU_ASSERT_EQUAL(feed(&init, sizeof(init), t), WS_HS_COOKIE_SENT);
+	wt_drain_inbox(&dev);
+	/* Not a configured peer. */
+	pthread_rwlock_wrlock(&dev.lock);
+	ws_peer_remove(&dev, rem.peer);
+	pthread_rwlock_unlock(&dev.lock);
+	make_init(&init, t + 2000 * MS);
+	CU_ASSERT_EQUAL(feed(&init, sizeof(init), t + 2000 * MS), WS_HS_UNKNOWN_PEER);
+	wt_remote_down(&rem);
+	wt_dev_down(&dev);
+}
+
+/* One log line per reason per 10 s, counting those left out. */
+static void test_hslog_rate(void)
+{
+	struct ws_hslog l = {0};
+	uint64_t t = 3 * WS_NSEC_PER_SEC;
+	uint32_t n = 99;
+
+	CU_ASSERT_FALSE(ws_hslog_due(&l, WS_HS_ACCEPTED, t, &n));
+	CU_ASSERT_TRUE(ws_hslog_due(&l, WS_HS_BAD_MAC1, t, &n));
+	CU_ASSERT_EQUAL(n, 0);
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_FALSE(ws_hslog_due(&l, WS_HS_BAD_MAC1, t + (uint64_t)i * WS_NSEC_PER_SEC, &n));
+	CU_ASSERT_TRUE(ws_hslog_due(&l, WS_HS_UNKNOWN_PEER, t + 1, &n)); /* per reason */
+	CU_ASSERT_TRUE(ws_hslog_due(&l, WS_HS_BAD_MAC1, t + WS_HSLOG_INTERVAL_NS, &n));
+	CU_ASSERT_EQUAL(n, 5);
+	for (int v = WS_HS_ACCEPTED + 1; v < WS_HS_VERDICTS; v++)
+		CU_ASSERT_TRUE(ws_hslog_reason((enum ws_hs_verdict)v)[0] != 0);
+}
+
 WS_SUITE(handshake)
 {
+	WS_ADD(suite, test_init_drop_reasons);
+	WS_ADD(suite, test_hslog_rate);
 	WS_ADD(suite, test_init_between_bursts);
 	WS_ADD(suite, test_resp_rate_limited_under_load);
 	WS_ADD(suite, test_confirm_with_full_inbox);
