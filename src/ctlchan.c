@@ -17,12 +17,18 @@
 
 enum { CTL_FRAME_MAX = 1 + WS_CTL_MAX_PAYLOAD + 16 + WS_FRAME_MAX_TRAILER };
 
+/*
+ * A session with a peer that had none: the channel starts again at Seq 1
+ * (DECISIONS 25). Counted as a reset only when the channel was used before;
+ * a daemon's first session with a peer starts it, resets nothing.
+ */
 void ws_ctlchan_reset(struct ws_peer *peer)
 {
 	ws_reliable_tx_reset(&peer->ctl_tx);
 	ws_reliable_rx_reset(&peer->ctl_rx);
 	peer->ping_sent_ns = 0;
-	peer->ctl_resets++;
+	if (peer->ctl_tx_count || peer->ctl_rx_count)
+		peer->ctl_resets++;
 }
 
 /* Encode one event (without channel byte or trailer) and queue it reliably; its Seq or 0. */
@@ -270,7 +276,13 @@ void ws_ctlchan_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
 	struct ws_reliable_out out;
 	char name[WS_KEY_B64_LEN + 1];
 
-	if (!peer->cur)
+	/*
+	 * A new responder says nothing, not even a ping, until the initiator
+	 * has shown it installed the session (ws_session_announce): sent
+	 * earlier, a frame can beat the initiator's bookkeeping, be dropped as
+	 * unknown and cost a retransmission (and the RTT sample of that ping).
+	 */
+	if (!peer->cur || peer->announce_pending)
 		return;
 	if (ws_reliable_tx_failed(&peer->ctl_tx)) {
 		/*
@@ -315,8 +327,12 @@ void ws_ctlchan_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
 
 uint64_t ws_ctlchan_deadline(struct ws_peer *peer)
 {
-	uint64_t d = ws_reliable_tx_deadline(&peer->ctl_tx), a = ws_reliable_rx_ack_deadline(&peer->ctl_rx);
+	uint64_t d, a;
 
+	if (peer->announce_pending)
+		return UINT64_MAX; /* ws_peer_tick waits for announce_at instead */
+	d = ws_reliable_tx_deadline(&peer->ctl_tx);
+	a = ws_reliable_rx_ack_deadline(&peer->ctl_rx);
 	if (a < d)
 		d = a;
 	/* A ping waits for the channel to drain; then its deadline counts (not before, or the loop would spin). */

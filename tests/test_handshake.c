@@ -216,6 +216,37 @@ static void test_init_drop_reasons(void)
 	wt_dev_down(&dev);
 }
 
+/*
+ * A new responder sends nothing on the session, not even a ping, until the
+ * initiator's first frame or the announce delay: sent earlier it can beat the
+ * initiator's bookkeeping and cost a retransmission. Its first session with
+ * the peer is no channel reset either.
+ */
+static void test_responder_waits_to_speak(void)
+{
+	struct ws_msg_init init;
+	uint64_t t = ws_now_ns(), d;
+	uint8_t buf[256];
+
+	wt_dev_up(&dev, NULL);
+	wt_remote_up(&dev, &rem);
+	make_init(&init, t);
+	CU_ASSERT_EQUAL(feed(&init, sizeof(init), t), WS_HS_ACCEPTED);
+	CU_ASSERT_EQUAL(wt_recv(&rem, buf, sizeof(buf), 100), WS_SIZE_HANDSHAKE_RESP);
+	d = ws_peer_tick(&dev, rem.peer, t + 1 * MS);
+	CU_ASSERT_EQUAL(wt_recv(&rem, buf, sizeof(buf), 50), -1);
+	CU_ASSERT_EQUAL(d, t + WS_ANNOUNCE_DELAY_NS); /* the next deadline is the announcement */
+	CU_ASSERT_EQUAL(rem.peer->ctl_resets, 0);
+	CU_ASSERT_EQUAL(rem.peer->ctl_retransmits, 0);
+	/* The delay is over: hello first (Seq 1), nothing retransmitted. */
+	ws_peer_tick(&dev, rem.peer, t + WS_ANNOUNCE_DELAY_NS);
+	CU_ASSERT_TRUE(wt_recv(&rem, buf, sizeof(buf), 100) > 0);
+	CU_ASSERT_EQUAL(rem.peer->ctl_tx_count, 1);
+	CU_ASSERT_EQUAL(rem.peer->ctl_retransmits, 0);
+	wt_remote_down(&rem);
+	wt_dev_down(&dev);
+}
+
 /* One log line per reason per 10 s, counting those left out. */
 static void test_hslog_rate(void)
 {
@@ -239,6 +270,7 @@ WS_SUITE(handshake)
 {
 	WS_ADD(suite, test_init_drop_reasons);
 	WS_ADD(suite, test_hslog_rate);
+	WS_ADD(suite, test_responder_waits_to_speak);
 	WS_ADD(suite, test_init_between_bursts);
 	WS_ADD(suite, test_resp_rate_limited_under_load);
 	WS_ADD(suite, test_confirm_with_full_inbox);
