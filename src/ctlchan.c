@@ -17,12 +17,18 @@
 
 enum { CTL_FRAME_MAX = 1 + WS_CTL_MAX_PAYLOAD + 16 + WS_FRAME_MAX_TRAILER };
 
+/*
+ * A session with a peer that had none: the channel starts again at Seq 1
+ * (DECISIONS 25). Counted as a reset only when the channel was used before;
+ * a daemon's first session with a peer starts it, resets nothing.
+ */
 void ws_ctlchan_reset(struct ws_peer *peer)
 {
 	ws_reliable_tx_reset(&peer->ctl_tx);
 	ws_reliable_rx_reset(&peer->ctl_rx);
 	peer->ping_sent_ns = 0;
-	peer->ctl_resets++;
+	if (peer->ctl_tx_count || peer->ctl_rx_count)
+		peer->ctl_resets++;
 }
 
 /* Encode one event (without channel byte or trailer) and queue it reliably; its Seq or 0. */
@@ -90,7 +96,14 @@ void ws_ctlchan_goodbye(struct ws_device *dev, struct ws_peer *peer, uint8_t rea
  * fresh: the frame is handled as it arrived (not held back waiting for an
  * earlier one), so a pong in it measures the round trip alone.
  */
-static void handle_event(struct ws_device *dev, struct ws_peer *peer, const struct ws_event *ev,
+static void discard(struct ws_peer *peer, unsigned n)
+{
+	if (n)
+		atomic_fetch_add_explicit(&peer->stats.rx_dropped, n, memory_order_relaxed);
+}
+
+/* One control message; true for a channel-close, which the caller carries out. */
+static bool handle_event(struct ws_device *dev, struct ws_peer *peer, const struct ws_event *ev,
 			 bool fresh, uint64_t now)
 {
 	struct ws_ctl_hello hello;
@@ -105,10 +118,14 @@ static void handle_event(struct ws_device *dev, struct ws_peer *peer, const stru
 		if (ws_ctl_hello_decode(ev->payload, ev->len, &hello))
 			ws_debug("peer %s: hello version %u mtu %u max packet %u", name, hello.version,
 				 hello.mtu, hello.max_packet_size);
+		else
+			discard(peer, 1);
 		break;
 	case WS_CTL_PING:
 		if (ws_ctl_ping_decode(ev->payload, ev->len, &ping))
 			queue_msg(peer, WS_CTL_PONG, ev->payload, WS_CTL_PING_LEN, now);
+		else
+			discard(peer, 1);
 		break;
 	case WS_CTL_PONG:
 		/* A ping that needed a retransmission would overstate the RTT: no sample. */
@@ -122,67 +139,99 @@ static void handle_event(struct ws_device *dev, struct ws_peer *peer, const stru
 	case WS_CTL_GOODBYE:
 		if (ws_ctl_goodbye_decode(ev->payload, ev->len, &bye))
 			ws_info("peer %s: goodbye (reason %u: %s)", name, bye.reason, bye.text);
+		else
+			discard(peer, 1);
 		break;
 	case WS_EVENT_CHANNEL_CLOSE:
-		/* DECISIONS 33: channel 0 is never closed; its reliable state restarts. */
-		ws_info("peer %s: channel-close received on channel 0: resetting it", name);
-		ws_reliable_tx_reset(&peer->ctl_tx);
-		ws_reliable_rx_reset(&peer->ctl_rx);
-		peer->ctl_resets++;
-		break;
-	default: /* unknown control messages are ignored (DECISIONS 27) */
+		return true;
+	default: /* unknown control messages are ignored (DECISIONS 27), and counted */
+		discard(peer, 1);
 		break;
 	}
+	return false;
 }
 
-static void handle_events(struct ws_device *dev, struct ws_peer *peer, const uint8_t *events,
+/* DECISIONS 33: channel 0 is never closed; a channel-close restarts its reliable state. */
+static void close_received(struct ws_peer *peer)
+{
+	char name[WS_KEY_B64_LEN + 1];
+
+	ws_key_to_base64(name, peer->public_key);
+	ws_info("peer %s: channel-close received on channel 0: resetting it", name);
+	ws_reliable_tx_reset(&peer->ctl_tx);
+	ws_reliable_rx_reset(&peer->ctl_rx);
+	peer->ctl_resets++;
+}
+
+/* The events of one frame, in order; true when one was a channel-close (the rest still handled). */
+static bool handle_events(struct ws_device *dev, struct ws_peer *peer, const uint8_t *events,
 			  size_t len, bool fresh, uint64_t now)
 {
-	uint8_t frame[WS_INBOX_DATA + 1];
+	uint8_t frame[1 + WS_RELIABLE_MAX_PAYLOAD];
 	struct ws_frame_info info;
 	struct ws_frame_iter it;
 	struct ws_event ev;
+	bool close = false;
 
+	if (len > WS_RELIABLE_MAX_PAYLOAD)
+		return false;
 	frame[0] = WS_CHANNEL_CONTROL;
 	memcpy(frame + 1, events, len);
 	if (ws_frame_parse(frame, len + 1, &info) < 0)
-		return;
+		return false;
 	ws_frame_iter_init(&it, &info);
 	while (ws_frame_iter_next(&it, &ev))
-		handle_event(dev, peer, &ev, fresh, now);
+		close |= handle_event(dev, peer, &ev, fresh, now);
 	peer->ctl_rx_count++;
+	return close;
 }
 
-/* Re-encode a received frame's events canonically (what reliable.c stores). */
-static size_t events_of(const struct ws_frame_info *info, uint8_t *out, size_t cap, bool *hello)
+/*
+ * Re-encode a received frame's events canonically (what reliable.c stores):
+ * at most WS_RELIABLE_MAX_PAYLOAD bytes. An event that does not fit is left
+ * out and counted (no control message of ours comes near that size), so the
+ * frame itself is still accepted and ACKed.
+ */
+static size_t events_of(struct ws_peer *peer, const struct ws_frame_info *info, uint8_t *out,
+			bool *hello)
 {
+	uint8_t buf[1 + WS_RELIABLE_MAX_PAYLOAD];
 	struct ws_frame_writer w;
 	struct ws_frame_iter it;
 	struct ws_event ev;
-	uint8_t buf[WS_INBOX_DATA + 1];
+	unsigned dropped = 0;
 
 	*hello = false;
 	ws_frame_writer_init(&w, buf, sizeof(buf), WS_CHANNEL_CONTROL);
 	ws_frame_iter_init(&it, info);
 	while (ws_frame_iter_next(&it, &ev)) {
-		if (!ws_frame_writer_add(&w, ev.type, ev.payload, ev.len))
-			return 0;
+		if (!ws_frame_writer_add(&w, ev.type, ev.payload, ev.len)) {
+			dropped++;
+			continue;
+		}
 		*hello |= ev.type == WS_CTL_HELLO;
 	}
-	if (ws_frame_writer_len(&w) - 1 > cap)
-		return 0;
+	discard(peer, dropped);
 	memcpy(out, buf + 1, ws_frame_writer_len(&w) - 1);
 	return ws_frame_writer_len(&w) - 1;
 }
 
+/*
+ * Every reliable frame accepted into the window is ACKed, whatever its
+ * payload: none (a Seq and no events), oversized (its events left out by rx
+ * or events_of), unknown messages, or a channel-close. A channel-close in a
+ * reliable frame is ACKed at once, before the reset forgets that an ACK was
+ * owed; otherwise the peer would retransmit it and each copy reset us again.
+ */
 void ws_ctlchan_receive(struct ws_device *dev, struct ws_peer *peer, const uint8_t *frame,
 			size_t len, uint64_t now)
 {
 	struct ws_frame_info info;
-	uint8_t events[WS_INBOX_DATA];
+	uint8_t events[WS_RELIABLE_MAX_PAYLOAD];
 	const uint8_t *ready;
 	size_t n, ready_len;
-	bool hello, fresh;
+	bool hello, fresh, close = false;
+	int r;
 
 	if (ws_frame_parse(frame, len, &info) < 0)
 		return;
@@ -190,13 +239,12 @@ void ws_ctlchan_receive(struct ws_device *dev, struct ws_peer *peer, const uint8
 	ws_session_announce(dev, peer, now);
 	if (info.ack_seq)
 		ws_reliable_tx_on_ack(&peer->ctl_tx, info.ack_seq, info.ack_bitmap, info.window_size, now);
-	if (!info.n_events)
-		return;
-	n = events_of(&info, events, sizeof(events), &hello);
-	if (!n)
-		return;
+	if (!info.seq && !info.n_events)
+		return; /* a standalone ACK */
+	n = events_of(peer, &info, events, &hello);
 	if (!info.seq) { /* unreliable control events: handle as they come */
-		handle_events(dev, peer, events, n, true, now);
+		if (handle_events(dev, peer, events, n, true, now))
+			close_received(peer);
 		return;
 	}
 	/* A hello with Seq 1 while we expect more: the peer restarted its channel. */
@@ -205,11 +253,20 @@ void ws_ctlchan_receive(struct ws_device *dev, struct ws_peer *peer, const uint8
 		ws_reliable_tx_reset(&peer->ctl_tx);
 		peer->ctl_resets++;
 	}
+	r = ws_reliable_rx_on_frame(&peer->ctl_rx, info.seq, n ? events : NULL, n, now);
+	if (r < 0)
+		return; /* out of memory: not accepted, the peer retransmits */
 	/* Only the first frame popped after an in-order arrival is the one that just came. */
-	fresh = ws_reliable_rx_on_frame(&peer->ctl_rx, info.seq, events, n, now) == WS_RELIABLE_DELIVER;
-	while (ws_reliable_rx_pop(&peer->ctl_rx, &ready, &ready_len)) {
-		handle_events(dev, peer, ready, ready_len, fresh, now);
+	fresh = r == WS_RELIABLE_DELIVER;
+	while (!close && ws_reliable_rx_pop(&peer->ctl_rx, &ready, &ready_len)) {
+		close = handle_events(dev, peer, ready, ready_len, fresh, now);
 		fresh = false;
+	}
+	if (close) {
+		if (peer->cur)
+			send_ctl_frame(dev, peer, 0, NULL, 0); /* the ACK that was due */
+		close_received(peer);
+		return;
 	}
 	ws_ctlchan_tick(dev, peer, now);
 }
@@ -219,7 +276,13 @@ void ws_ctlchan_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
 	struct ws_reliable_out out;
 	char name[WS_KEY_B64_LEN + 1];
 
-	if (!peer->cur)
+	/*
+	 * A new responder says nothing, not even a ping, until the initiator
+	 * has shown it installed the session (ws_session_announce): sent
+	 * earlier, a frame can beat the initiator's bookkeeping, be dropped as
+	 * unknown and cost a retransmission (and the RTT sample of that ping).
+	 */
+	if (!peer->cur || peer->announce_pending)
 		return;
 	if (ws_reliable_tx_failed(&peer->ctl_tx)) {
 		/*
@@ -264,8 +327,12 @@ void ws_ctlchan_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
 
 uint64_t ws_ctlchan_deadline(struct ws_peer *peer)
 {
-	uint64_t d = ws_reliable_tx_deadline(&peer->ctl_tx), a = ws_reliable_rx_ack_deadline(&peer->ctl_rx);
+	uint64_t d, a;
 
+	if (peer->announce_pending)
+		return UINT64_MAX; /* ws_peer_tick waits for announce_at instead */
+	d = ws_reliable_tx_deadline(&peer->ctl_tx);
+	a = ws_reliable_rx_ack_deadline(&peer->ctl_rx);
 	if (a < d)
 		d = a;
 	/* A ping waits for the channel to drain; then its deadline counts (not before, or the loop would spin). */

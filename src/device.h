@@ -28,6 +28,7 @@
 #include "allowedips.h"
 #include "cookie.h"
 #include "fragment.h"
+#include "hslog.h"
 #include "index.h"
 #include "noise.h"
 #include "ratelimit.h"
@@ -72,6 +73,7 @@ struct ws_slot {
 	bool used;
 	uint32_t next_frame_id;        /* tx thread: DataFragment frame ids */
 	_Atomic bool confirm_sent;     /* rx thread told ctl about the first packet on "next" */
+	_Atomic uint64_t confirm_lost; /* ... but the inbox was full: 1 << 32 | index, for ctl's tick */
 	_Atomic bool dead;             /* a Disconnect arrived or it expired: no longer sent on */
 };
 
@@ -175,6 +177,8 @@ struct ws_device {
 	struct ws_noise_local local;
 	struct ws_cookie_checker cookie_checker;
 	struct ws_ratelimit ratelimit;
+	struct ws_load load;           /* ctl only: "under load" and its 1 s hold */
+	struct ws_hslog hslog;         /* ctl only: dropped handshake messages, logged rate-limited */
 	struct ws_allowedips aips;
 	struct ws_index index;
 	struct ws_peer *peers;         /* list */
@@ -248,6 +252,16 @@ int ws_inbox_init(struct ws_inbox *in);
 void ws_inbox_destroy(struct ws_inbox *in);
 bool ws_inbox_push(struct ws_inbox *in, uint8_t kind, struct ws_peer *peer, struct ws_slot *slot,
 		   const struct sockaddr_storage *addr, const void *data, size_t len);
+/*
+ * A channel-0 frame (info: its ws_frame_parse) for ctl. One longer than
+ * WS_INBOX_DATA goes with its reliability fields only, its events dropped
+ * and counted in rx_dropped, so ctl still ACKs its Seq.
+ */
+struct ws_frame_info;
+bool ws_inbox_push_control(struct ws_inbox *in, struct ws_peer *peer, struct ws_slot *slot,
+			   const uint8_t *frame, size_t len, const struct ws_frame_info *info);
+/* The first packet on peer's next slot: queued, or kept on the slot when the inbox is full (never lost). */
+bool ws_inbox_push_confirm(struct ws_inbox *in, struct ws_peer *peer, struct ws_slot *slot);
 bool ws_inbox_pop(struct ws_inbox *in, struct ws_inbox_msg *out);
 unsigned ws_inbox_count(struct ws_inbox *in);
 void ws_inbox_forget_peer(struct ws_inbox *in, struct ws_peer *peer);
@@ -259,7 +273,9 @@ void *ws_rx_thread(void *dev);
 void ws_rx_expire_fragments(struct ws_device *dev, uint64_t now);
 
 /* handshake.c (ctl thread) */
-void ws_handshake_receive(struct ws_device *dev, const struct ws_inbox_msg *msg, uint64_t now);
+/* What became of the message; a drop is logged (hslog.h: rate-limited, info). */
+enum ws_hs_verdict ws_handshake_receive(struct ws_device *dev, const struct ws_inbox_msg *msg,
+					uint64_t now);
 void ws_handshake_send_init(struct ws_device *dev, struct ws_peer *peer, uint64_t now);
 /* The responder's deferred hello and staged packets: now, if still pending. */
 void ws_session_announce(struct ws_device *dev, struct ws_peer *peer, uint64_t now);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "frame.h"
 
 int ws_inbox_init(struct ws_inbox *in)
 {
@@ -73,6 +74,49 @@ bool ws_inbox_push(struct ws_inbox *in, uint8_t kind, struct ws_peer *peer, stru
 		/* The counter is already non-zero: ctl will wake anyway. */
 	}
 	return true;
+}
+
+/*
+ * Every reliable frame accepted into the window is ACKed (docs/control-channel.md),
+ * so a frame too long for an inbox message keeps its Seq and ACK fields and
+ * loses its events (no control message of ours comes near that size).
+ */
+bool ws_inbox_push_control(struct ws_inbox *in, struct ws_peer *peer, struct ws_slot *slot,
+			   const uint8_t *frame, size_t len, const struct ws_frame_info *info)
+{
+	uint8_t trailer[WS_FRAME_CHANNEL_LEN + WS_FRAME_MAX_TRAILER];
+	struct ws_frame_writer w;
+
+	if (len <= WS_INBOX_DATA)
+		return ws_inbox_push(in, WS_INBOX_CONTROL, peer, slot, NULL, frame, len);
+	atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
+	if (!info->seq && !info->ack_seq)
+		return true; /* nothing left for ctl */
+	ws_frame_writer_init(&w, trailer, sizeof(trailer), info->channel);
+	if (!ws_frame_writer_finish(&w, info->seq, info->ack_seq, info->ack_bitmap, info->window_size))
+		return false;
+	return ws_inbox_push(in, WS_INBOX_CONTROL, peer, slot, NULL, trailer, ws_frame_writer_len(&w));
+}
+
+/*
+ * A session confirmation must not be lost: without it the responder keeps
+ * sending on the old session until that one expires. When the inbox is full
+ * the event is kept on the slot itself (with the session's index, so a slot
+ * reused meanwhile is not confirmed by mistake) and ctl is woken: after
+ * draining it ticks every peer, and ws_peer_tick() picks the flag up.
+ */
+bool ws_inbox_push_confirm(struct ws_inbox *in, struct ws_peer *peer, struct ws_slot *slot)
+{
+	uint32_t index = slot->entry.index;
+	uint64_t one = 1;
+
+	if (ws_inbox_push(in, WS_INBOX_CONFIRM, peer, slot, NULL, &index, sizeof(index)))
+		return true;
+	atomic_store(&slot->confirm_lost, 1ULL << 32 | index);
+	if (write(in->efd, &one, sizeof(one)) < 0) {
+		/* The counter is already non-zero: ctl will wake anyway. */
+	}
+	return false;
 }
 
 bool ws_inbox_pop(struct ws_inbox *in, struct ws_inbox_msg *out)

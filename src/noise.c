@@ -163,35 +163,38 @@ static uint64_t be_read(const uint8_t *p, size_t n)
  * WS_MAX_TIMESTAMP_SKEW_NS of unix_ns (inclusive, to the nanosecond), and it
  * is greater than the greatest accepted from this peer (DECISIONS 17).
  */
-static bool timestamp_ok(const uint8_t ts[WS_TIMESTAMP_LEN],
-			 const uint8_t greatest[WS_TIMESTAMP_LEN], uint64_t unix_ns)
+static enum ws_noise_reject timestamp_check(const uint8_t ts[WS_TIMESTAMP_LEN],
+					    const uint8_t greatest[WS_TIMESTAMP_LEN], uint64_t unix_ns)
 {
 	uint64_t label = be_read(ts, 8), nsec = be_read(ts + 8, 4), secs, when, skew;
 
 	if (nsec >= WS_NSEC_PER_SEC || label < tai64_epoch)
-		return false;
+		return WS_NOISE_CLOCK;
 	secs = label - tai64_epoch;
 	if (secs > (UINT64_MAX - nsec) / WS_NSEC_PER_SEC)
-		return false; /* beyond any uint64 clock */
+		return WS_NOISE_CLOCK; /* beyond any uint64 clock */
 	when = secs * WS_NSEC_PER_SEC + nsec;
 	skew = when > unix_ns ? when - unix_ns : unix_ns - when;
 	if (skew > WS_MAX_TIMESTAMP_SKEW_NS)
-		return false;
-	return memcmp(ts, greatest, WS_TIMESTAMP_LEN) > 0;
+		return WS_NOISE_CLOCK;
+	return memcmp(ts, greatest, WS_TIMESTAMP_LEN) > 0 ? WS_NOISE_OK : WS_NOISE_REPLAY;
 }
 
-struct ws_handshake *ws_noise_consume_init(const struct ws_noise_local *local,
-					   const struct ws_msg_init *msg, uint64_t unix_ns,
-					   ws_noise_lookup_fn *lookup, void *ctx)
+struct ws_handshake *ws_noise_consume_init_why(const struct ws_noise_local *local,
+					       const struct ws_msg_init *msg, uint64_t unix_ns,
+					       ws_noise_lookup_fn *lookup, void *ctx,
+					       enum ws_noise_reject *why)
 {
 	uint8_t ck[WS_HASH_LEN], h[WS_HASH_LEN], key[WS_KEY_LEN];
 	uint8_t s[WS_KEY_LEN], timestamp[WS_TIMESTAMP_LEN];
 	struct ws_handshake *hs = NULL, *ret = NULL;
+	enum ws_noise_reject r = WS_NOISE_MALFORMED;
 	struct ws_noise_state *st;
 
 	if (msg->type != WS_MSG_HANDSHAKE_INIT || !ws_reserved_ok(&msg->type))
-		return NULL;
+		goto out;
 	init_symmetric(ck, h, local->public_key);
+	r = WS_NOISE_DECRYPT;
 
 	/* e */
 	mix_hash(h, msg->ephemeral, WS_KEY_LEN);
@@ -202,15 +205,18 @@ struct ws_handshake *ws_noise_consume_init(const struct ws_noise_local *local,
 	if (!decrypt_and_hash(s, msg->encrypted_static, sizeof(msg->encrypted_static), key, h))
 		goto out;
 	hs = lookup(ctx, s);
-	if (!hs || !ws_memeq(hs->remote_static, s, WS_KEY_LEN))
+	if (!hs || !ws_memeq(hs->remote_static, s, WS_KEY_LEN)) {
+		r = WS_NOISE_UNKNOWN_PEER;
 		goto out;
+	}
 	/* ss */
 	mix_key(ck, key, hs->precomputed_ss);
 	/* {timestamp} */
 	if (!decrypt_and_hash(timestamp, msg->encrypted_timestamp,
 			      sizeof(msg->encrypted_timestamp), key, h))
 		goto out;
-	if (!timestamp_ok(timestamp, hs->greatest_timestamp, unix_ns))
+	r = timestamp_check(timestamp, hs->greatest_timestamp, unix_ns);
+	if (r != WS_NOISE_OK)
 		goto out;
 
 	/* Everything verified: commit. */
@@ -229,7 +235,16 @@ out:
 	ws_wipe(key, sizeof(key));
 	ws_wipe(s, sizeof(s));
 	ws_wipe(timestamp, sizeof(timestamp));
+	if (why)
+		*why = r;
 	return ret;
+}
+
+struct ws_handshake *ws_noise_consume_init(const struct ws_noise_local *local,
+					   const struct ws_msg_init *msg, uint64_t unix_ns,
+					   ws_noise_lookup_fn *lookup, void *ctx)
+{
+	return ws_noise_consume_init_why(local, msg, unix_ns, lookup, ctx, NULL);
 }
 
 bool ws_noise_create_resp(struct ws_handshake *hs, const struct ws_noise_local *local,

@@ -130,6 +130,22 @@ struct ws_handshake *ws_noise_consume_init(const struct ws_noise_local *local,
 					   const struct ws_msg_init *msg, uint64_t unix_ns,
 					   ws_noise_lookup_fn *lookup, void *ctx);
 
+/* Why ws_noise_consume_init_why() refused a HandshakeInit. */
+enum ws_noise_reject {
+	WS_NOISE_OK = 0,
+	WS_NOISE_MALFORMED,      /* wrong type or reserved bytes not zero */
+	WS_NOISE_DECRYPT,        /* a DH was all zero or an AEAD tag did not verify */
+	WS_NOISE_UNKNOWN_PEER,   /* the static key decrypted but lookup does not know it */
+	WS_NOISE_CLOCK,          /* timestamp more than 180 s off, or not a valid TAI64N */
+	WS_NOISE_REPLAY,         /* timestamp not greater than the peer's greatest so far */
+};
+
+/* The same, saying why in *why (may be NULL): WS_NOISE_OK exactly when it returns non-NULL. */
+struct ws_handshake *ws_noise_consume_init_why(const struct ws_noise_local *local,
+					       const struct ws_msg_init *msg, uint64_t unix_ns,
+					       ws_noise_lookup_fn *lookup, void *ctx,
+					       enum ws_noise_reject *why);
+
 /*
  * Responder: builds the HandshakeResp to the init just consumed (responder
  * half INIT_CONSUMED), every field but mac1 and mac2. The half becomes

@@ -143,12 +143,26 @@ static void drop_staged(struct ws_peer *peer)
 	peer->want_handshake = false;
 }
 
+/* A confirmation the rx thread could not queue (ws_inbox_push_confirm): carried out now. */
+static void confirm_lost(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
+{
+	for (unsigned i = 0; i < WS_MAX_SESSIONS_PER_PEER; i++) {
+		struct ws_slot *slot = &peer->slots[i];
+		uint64_t lost = atomic_exchange(&slot->confirm_lost, 0);
+
+		/* ctl is the only writer of the slots: reading them needs no lock. */
+		if (lost && slot->used && slot == peer->next && (uint32_t)lost == slot->entry.index)
+			ws_session_confirm(dev, peer, slot, now);
+	}
+}
+
 uint64_t ws_peer_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
 {
 	char name[WS_KEY_B64_LEN + 1], ep[80] = "";
 	uint32_t act;
 	uint64_t next, ctl;
 
+	confirm_lost(dev, peer, now);
 	pthread_mutex_lock(&peer->lock);
 	act = ws_timers_tick(&peer->timers, now);
 	if (peer->roamed)

@@ -270,3 +270,13 @@ size_t ws_ratelimit_memory(const struct ws_ratelimit *rl)
 				     ((size_t)rl->bucket_mask + 1) * sizeof(uint32_t)
 			   : 0;
 }
+
+bool ws_load_under(struct ws_load *l, bool deep, uint64_t now_ns)
+{
+	if (deep) {
+		l->last_deep_ns = now_ns;
+		l->seen = true;
+		return true;
+	}
+	return l->seen && (now_ns < l->last_deep_ns || now_ns - l->last_deep_ns < WS_LOAD_HOLD_NS);
+}

@@ -83,4 +83,21 @@ bool ws_ratelimit_allow(struct ws_ratelimit *rl, int family, const uint8_t *addr
 /* Bytes allocated by init. */
 size_t ws_ratelimit_memory(const struct ws_ratelimit *rl);
 
+/*
+ * "Under load" with hysteresis (WireGuard's last_under_load): once the
+ * handshake queue was deep, the daemon stays under load for WS_LOAD_HOLD_NS
+ * after it was last seen deep, so a handshake message that arrives between
+ * two bursts of a flood still needs MAC2 and passes the rate limit. Pure:
+ * deep is the caller's queue test, now_ns its monotonic clock. A clock that
+ * went backwards counts as within the hold (fail closed).
+ */
+#define WS_LOAD_HOLD_NS WS_NSEC_PER_SEC
+
+struct ws_load {
+	uint64_t last_deep_ns;
+	bool seen;                     /* the queue has been deep at least once */
+};
+
+bool ws_load_under(struct ws_load *l, bool deep, uint64_t now_ns);
+
 #endif

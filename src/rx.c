@@ -142,7 +142,7 @@ static void rx_frame(struct rx_batch *b, struct ws_peer *peer, struct ws_slot *s
 		return;
 	}
 	if (info.channel == WS_CHANNEL_CONTROL) {
-		if (!ws_inbox_push(&dev->inbox, WS_INBOX_CONTROL, peer, slot, NULL, frame, len))
+		if (!ws_inbox_push_control(&dev->inbox, peer, slot, frame, len, &info))
 			atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
 		return;
 	}
@@ -238,8 +238,7 @@ static void rx_account(struct rx_batch *b, struct ws_peer *peer, struct rx_item 
 	atomic_fetch_add_explicit(&peer->stats.rx_bytes, it->msg->len, memory_order_relaxed);
 	atomic_fetch_add_explicit(&peer->stats.rx_packets, 1, memory_order_relaxed);
 	if (it->slot == peer->next && !atomic_exchange(&it->slot->confirm_sent, true))
-		ws_inbox_push(&b->dev->inbox, WS_INBOX_CONFIRM, peer, it->slot, NULL,
-			      &it->slot->entry.index, sizeof(uint32_t));
+		ws_inbox_push_confirm(&b->dev->inbox, peer, it->slot);
 }
 
 static void rx_deliver(struct rx_batch *b, struct rx_item *it, uint64_t now)

@@ -216,6 +216,26 @@ static void test_rl_spray_bounded(void)
 	ws_ratelimit_free(&rl);
 }
 
+/* Under load stays on for 1 s after the queue was last deep (WireGuard's last_under_load). */
+static void test_load_hysteresis(void)
+{
+	struct ws_load l = {0};
+	uint64_t t = 5 * WS_NSEC_PER_SEC;
+
+	CU_ASSERT_FALSE(ws_load_under(&l, false, t));         /* never deep */
+	CU_ASSERT_TRUE(ws_load_under(&l, true, t));
+	CU_ASSERT_TRUE(ws_load_under(&l, false, t + 1));
+	CU_ASSERT_TRUE(ws_load_under(&l, false, t + WS_LOAD_HOLD_NS - 1));
+	CU_ASSERT_FALSE(ws_load_under(&l, false, t + WS_LOAD_HOLD_NS));
+	/* Deep again: the hold restarts from the last deep moment, not the first. */
+	CU_ASSERT_TRUE(ws_load_under(&l, true, t + 2 * WS_NSEC_PER_SEC));
+	CU_ASSERT_TRUE(ws_load_under(&l, true, t + 2 * WS_NSEC_PER_SEC + WS_LOAD_HOLD_NS / 2));
+	CU_ASSERT_TRUE(ws_load_under(&l, false, t + 2 * WS_NSEC_PER_SEC + WS_LOAD_HOLD_NS));
+	CU_ASSERT_FALSE(ws_load_under(&l, false, t + 2 * WS_NSEC_PER_SEC + 3 * WS_LOAD_HOLD_NS / 2));
+	/* A clock that went backwards fails closed. */
+	CU_ASSERT_TRUE(ws_load_under(&l, false, t));
+}
+
 WS_SUITE(ratelimit)
 {
 	WS_ADD(suite, test_rl_constants);
@@ -226,4 +246,5 @@ WS_SUITE(ratelimit)
 	WS_ADD(suite, test_rl_table_bound);
 	WS_ADD(suite, test_rl_gc);
 	WS_ADD(suite, test_rl_spray_bounded);
+	WS_ADD(suite, test_load_hysteresis);
 }
