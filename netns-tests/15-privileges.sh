@@ -1,17 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# wsd's start-up refusals.
+# wsd's start-up refusals, and the secrets it keeps.
 #
 #   [p] (one namespace, no links but lo)
 #
 # A bad -m or -w value stops wsd before it does anything: exit 1, one line
 # that names the option and the value, no interface, no run file.
+# A running wsd (foreground and forked) holds its private key exactly once,
+# on a locked page (the parsed configuration is wiped once the device has it).
 source "$(dirname "$0")/lib.sh"
 
 ns_add p
 P=${PFX}p
 CONF=$TMP/$P.conf
-write_conf "$CONF" "$(genkey)" 0 "$(genkey | pubkey)" 198.19.15.2/32
+KEY=$(genkey)
+write_conf "$CONF" "$KEY" 0 "$(genkey | pubkey)" 198.19.15.2/32
 
 # expect_refusal MESSAGE ARGS...: wsd -f ARGS... CONF IFNAME exits 1 with MESSAGE on stderr.
 expect_refusal() {
@@ -43,5 +46,17 @@ log "good values still start"
 start_wsd p "$CONF" "$P" -m 1280 -w 1
 assert_eq "$(ws_get "$P" | grep '^mtu=')" "mtu=1280" "MTU of -m 1280"
 stop_pid "$(eval echo "\$WSD_PID_$P")"
+
+log "the private key: one copy, locked"
+start_wsd p "$CONF" "$P"
+assert_eq "$("$TOOLS/wsmemfind" "$(eval echo "\$WSD_PID_$P")" "$KEY" | cut -d' ' -f1-4)" \
+	"copies 1 locked 1" "private key copies in the foreground wsd"
+stop_pid "$(eval echo "\$WSD_PID_$P")"
+n p "$WSD" "$CONF" "$P" || fail "forked wsd did not start"
+pid=$(cat "/run/wiresocket/$P.pid")
+assert_eq "$("$TOOLS/wsmemfind" "$pid" "$KEY" | cut -d' ' -f1-4)" \
+	"copies 1 locked 1" "private key copies in the forked wsd"
+kill -TERM "$pid"
+wait_for 5 sh -c "! kill -0 $pid" || fail "forked wsd did not stop"
 
 log "ok"

@@ -104,8 +104,8 @@ static void report(const char *msg)
 	status_fd = -1;
 }
 
-/* Fork; the parent waits for the child's report and exits with it. */
-static void daemonize(void)
+/* Fork; the parent wipes its copy of the conf, waits for the child's report and exits with it. */
+static void daemonize(struct ws_conf *conf)
 {
 	int p[2];
 	pid_t pid;
@@ -118,6 +118,7 @@ static void daemonize(void)
 	}
 	if (pid > 0) {
 		close(p[1]);
+		ws_conf_free(conf);
 		n = read(p[0], buf, sizeof(buf) - 1);
 		if (n == 0)
 			exit(0); /* closed without a message: ready */
@@ -188,7 +189,8 @@ static void remove_runfiles(const char *ifname)
 		unlink(path);
 }
 
-static int serve(struct ws_device *dev, const struct options *o, const struct ws_conf *c)
+/* Consumes the conf: it is wiped as soon as the device and the peers have what they need. */
+static int serve(struct ws_device *dev, const struct options *o, struct ws_conf *c)
 {
 	char msg[256];
 	unsigned mtu = o->mtu ? o->mtu : ws_conf_mtu(c, 0);
@@ -205,6 +207,7 @@ static int serve(struct ws_device *dev, const struct options *o, const struct ws
 		return ret;
 	}
 	ret = add_peers(dev, c);
+	ws_conf_free(c); /* the private key now lives only in dev->local (locked) */
 	if (ret) {
 		snprintf(msg, sizeof(msg), "%s: cannot add peers: %s", o->ifname, strerror(-ret));
 		report(msg);
@@ -263,16 +266,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(&conf, 0, sizeof(conf));
+	ws_mlock(&conf, sizeof(conf)); /* it holds the private key until the device has it */
 	if (ws_conf_load_file(&conf, o.config, &err) ||
 	    ws_conf_validate(&conf, WS_CONF_NEED_PRIVATE_KEY, &err)) {
 		fprintf(stderr, "wsd: %s\n", err.msg);
 		ws_conf_free(&conf);
+		ws_munlock(&conf, sizeof(conf));
 		return 1;
 	}
 	if (err.warnings)
 		fprintf(stderr, "wsd: warning: %s\n", err.warning);
 	if (!o.foreground)
-		daemonize();
+		daemonize(&conf);
 	ws_log_open("wsd", o.foreground, o.verbose ? WS_LOG_DEBUG : WS_LOG_INFO);
 	/* Signals are read by the ctl loop; no thread takes them asynchronously. */
 	sigemptyset(&mask);
@@ -282,7 +287,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	ret = serve(&dev, &o, &conf);
-	ws_conf_free(&conf);
+	ws_conf_free(&conf); /* serve did it, unless it failed before */
+	ws_munlock(&conf, sizeof(conf));
 	ws_device_destroy(&dev);
 	return ret ? 1 : 0;
 }
