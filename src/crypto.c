@@ -196,6 +196,11 @@ int ws_mlock(void *buf, size_t len)
 	return sodium_mlock(buf, len) == 0 ? 0 : -errno;
 }
 
+int ws_munlock(void *buf, size_t len)
+{
+	return sodium_munlock(buf, len) == 0 ? 0 : -errno;
+}
+
 void ws_key_to_base64(char out[WS_KEY_B64_LEN + 1], const uint8_t key[WS_KEY_LEN])
 {
 	sodium_bin2base64(out, WS_KEY_B64_LEN + 1, key, WS_KEY_LEN, sodium_base64_VARIANT_ORIGINAL);

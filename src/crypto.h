@@ -72,6 +72,8 @@ bool ws_is_zero(const void *a, size_t len);
 void ws_wipe(void *buf, size_t len);
 /* Lock a secret's pages in memory where permitted; 0 or -errno. */
 int ws_mlock(void *buf, size_t len);
+/* Wipe a secret and unlock its pages (whole pages: other data on them is unlocked too); 0 or -errno. */
+int ws_munlock(void *buf, size_t len);
 
 /* Keys as base64 of 32 bytes, 44 characters (like wg). Constant-time codec. */
 enum { WS_KEY_B64_LEN = 44 };

@@ -110,11 +110,13 @@ int ws_device_init(struct ws_device *dev, const char *ifname, const uint8_t priv
 	dev->mtu = mtu;
 	dev->max_packet_size = max_packet_size;
 	dev->n_workers = n_workers ? n_workers : 1;
+	/* The private key and the cookie secret (peers lock their own keys):
+	 * out of swap, locked before they are written. */
+	ws_mlock(&dev->local, sizeof(dev->local));
+	ws_mlock(&dev->cookie_checker, sizeof(dev->cookie_checker));
 	ret = ws_device_init_tables(dev, private_key);
 	if (ret)
 		return ret;
-	/* Keys live in dev->local and in every peer's slots: keep them out of swap. */
-	ws_mlock(&dev->local, sizeof(dev->local));
 	ret = open_tun(dev, ifname, offloads);
 	if (ret < 0) {
 		ws_err("cannot create TUN interface %s: %s", ifname, strerror(-ret));
@@ -190,7 +192,8 @@ void ws_device_destroy(struct ws_device *dev)
 	if (dev->stop_efd >= 0)
 		close(dev->stop_efd);
 	ws_noise_local_clear(&dev->local);
-	ws_wipe(&dev->cookie_checker, sizeof(dev->cookie_checker));
+	ws_munlock(&dev->local, sizeof(dev->local));        /* wipes too */
+	ws_munlock(&dev->cookie_checker, sizeof(dev->cookie_checker));
 	pthread_rwlock_destroy(&dev->lock);
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "crypto.h"
@@ -31,18 +32,53 @@ struct ws_peer *ws_peer_lookup(struct ws_device *dev, const uint8_t public_key[W
 	return NULL;
 }
 
+/*
+ * A peer holds its session keys and the precomputed static DH: it has pages
+ * of its own (whole pages, page-aligned), locked before any key is written,
+ * so that unlocking it when it goes never unlocks another peer's keys.
+ */
+static size_t page_size(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	return page > 0 ? (size_t)page : 4096;
+}
+
+static size_t peer_alloc_size(void)
+{
+	return (sizeof(struct ws_peer) + page_size() - 1) / page_size() * page_size();
+}
+
+static struct ws_peer *peer_alloc(void)
+{
+	size_t size = peer_alloc_size();
+	struct ws_peer *p = aligned_alloc(page_size(), size);
+
+	if (!p)
+		return NULL;
+	memset(p, 0, size);
+	ws_mlock(p, size); /* where the limit allows */
+	return p;
+}
+
+/* Wipe, unlock and free. */
+static void peer_free(struct ws_peer *p)
+{
+	ws_munlock(p, peer_alloc_size());
+	free(p);
+}
+
 struct ws_peer *ws_peer_create(struct ws_device *dev, const uint8_t public_key[WS_KEY_LEN])
 {
-	struct ws_peer *p = calloc(1, sizeof(*p));
+	struct ws_peer *p = peer_alloc();
 	unsigned h = key_hash(dev, public_key);
 
 	if (!p)
 		return NULL;
 	if (!ws_handshake_init(&p->hs, &dev->local, public_key)) {
-		free(p); /* a low-order public key: no session can ever be made */
+		peer_free(p); /* a low-order public key: no session can ever be made */
 		return NULL;
 	}
-	ws_mlock(p, sizeof(*p));
 	p->dev = dev;
 	memcpy(p->public_key, public_key, WS_KEY_LEN);
 	p->hs.owner = p;
@@ -92,8 +128,7 @@ void ws_peer_remove(struct ws_device *dev, struct ws_peer *peer)
 	for (unsigned i = 0; i < WS_STAGED_MAX; i++)
 		free(peer->staged.data[i]);
 	pthread_mutex_destroy(&peer->lock);
-	ws_wipe(peer, sizeof(*peer));
-	free(peer);
+	peer_free(peer);
 }
 
 /* The endpoint becomes ss; true when that changed it. */

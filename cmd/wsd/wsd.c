@@ -29,6 +29,8 @@ struct options {
 	const char *config, *ifname;
 };
 
+enum { WS_MAX_WORKERS = 1024 }; /* per direction; more than any machine's CPUs */
+
 static int status_fd = -1; /* write end of the pipe to the waiting parent */
 
 static void usage(FILE *f)
@@ -37,10 +39,28 @@ static void usage(FILE *f)
 		   "  -f  stay in the foreground and log to stderr\n"
 		   "  -v  log debug messages\n"
 		   "  -O  no TUN offloads (one IP packet per read and write)\n"
-		   "  -m  the interface MTU (wsup passes it; default: the config's MTU or 1400)\n"
-		   "  -w  crypto workers per direction (default: the number of CPUs)\n");
+		   "  -m  the interface MTU, 1280..65535 (wsup passes it; default: the config's MTU or 1400)\n"
+		   "  -w  crypto workers per direction, 1..1024 (default: the number of CPUs)\n");
 }
 
+/* A whole decimal number in min..max, or an error that names the option. */
+static int parse_uint(const char *arg, char opt, const char *what, unsigned min, unsigned max,
+		      unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end || errno || v < min || v > max) {
+		fprintf(stderr, "wsd: -%c: '%s' is not %s (%u..%u)\n", opt, arg, what, min, max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* 0, -1 for a usage error, or -2 for a bad value (already reported). */
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	int c;
@@ -50,8 +70,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'f': o->foreground = true; break;
 		case 'O': o->no_offloads = true; break;
 		case 'v': o->verbose = true; break;
-		case 'm': o->mtu = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'w': o->workers = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'm':
+			if (parse_uint(optarg, 'm', "an MTU", WS_MIN_MTU, 65535, &o->mtu))
+				return -2;
+			break;
+		case 'w':
+			if (parse_uint(optarg, 'w', "a number of workers", 1, WS_MAX_WORKERS, &o->workers))
+				return -2;
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -60,10 +86,6 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return -1;
 	o->config = argv[optind];
 	o->ifname = argv[optind + 1];
-	if (o->mtu && (o->mtu < WS_MIN_MTU || o->mtu > 65535)) {
-		fprintf(stderr, "wsd: MTU %u is outside 1280..65535\n", o->mtu);
-		return -1;
-	}
 	return 0;
 }
 
@@ -82,8 +104,8 @@ static void report(const char *msg)
 	status_fd = -1;
 }
 
-/* Fork; the parent waits for the child's report and exits with it. */
-static void daemonize(void)
+/* Fork; the parent wipes its copy of the conf, waits for the child's report and exits with it. */
+static void daemonize(struct ws_conf *conf)
 {
 	int p[2];
 	pid_t pid;
@@ -96,6 +118,7 @@ static void daemonize(void)
 	}
 	if (pid > 0) {
 		close(p[1]);
+		ws_conf_free(conf);
 		n = read(p[0], buf, sizeof(buf) - 1);
 		if (n == 0)
 			exit(0); /* closed without a message: ready */
@@ -166,7 +189,8 @@ static void remove_runfiles(const char *ifname)
 		unlink(path);
 }
 
-static int serve(struct ws_device *dev, const struct options *o, const struct ws_conf *c)
+/* Consumes the conf: it is wiped as soon as the device and the peers have what they need. */
+static int serve(struct ws_device *dev, const struct options *o, struct ws_conf *c)
 {
 	char msg[256];
 	unsigned mtu = o->mtu ? o->mtu : ws_conf_mtu(c, 0);
@@ -183,6 +207,7 @@ static int serve(struct ws_device *dev, const struct options *o, const struct ws
 		return ret;
 	}
 	ret = add_peers(dev, c);
+	ws_conf_free(c); /* the private key now lives only in dev->local (locked) */
 	if (ret) {
 		snprintf(msg, sizeof(msg), "%s: cannot add peers: %s", o->ifname, strerror(-ret));
 		report(msg);
@@ -230,8 +255,10 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int ret;
 
-	if (parse_args(argc, argv, &o)) {
-		usage(stderr);
+	ret = parse_args(argc, argv, &o);
+	if (ret) {
+		if (ret == -1)
+			usage(stderr);
 		return 1;
 	}
 	if (ws_crypto_init()) {
@@ -239,16 +266,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(&conf, 0, sizeof(conf));
+	ws_mlock(&conf, sizeof(conf)); /* it holds the private key until the device has it */
 	if (ws_conf_load_file(&conf, o.config, &err) ||
 	    ws_conf_validate(&conf, WS_CONF_NEED_PRIVATE_KEY, &err)) {
 		fprintf(stderr, "wsd: %s\n", err.msg);
 		ws_conf_free(&conf);
+		ws_munlock(&conf, sizeof(conf));
 		return 1;
 	}
 	if (err.warnings)
 		fprintf(stderr, "wsd: warning: %s\n", err.warning);
 	if (!o.foreground)
-		daemonize();
+		daemonize(&conf);
 	ws_log_open("wsd", o.foreground, o.verbose ? WS_LOG_DEBUG : WS_LOG_INFO);
 	/* Signals are read by the ctl loop; no thread takes them asynchronously. */
 	sigemptyset(&mask);
@@ -258,7 +287,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	ret = serve(&dev, &o, &conf);
-	ws_conf_free(&conf);
+	ws_conf_free(&conf); /* serve did it, unless it failed before */
+	ws_munlock(&conf, sizeof(conf));
 	ws_device_destroy(&dev);
 	return ret ? 1 : 0;
 }
