@@ -195,6 +195,17 @@ int ws_device_init_tables(struct ws_device *dev, const uint8_t private_key[32]);
 int ws_device_init(struct ws_device *dev, const char *ifname, const uint8_t private_key[32],
 		   uint16_t listen_port, uint32_t fwmark, uint16_t mtu, uint16_t max_packet_size,
 		   unsigned n_workers, bool offloads);
+/*
+ * The same with a TUN the caller opened (a test's socketpair end, which keeps
+ * packet boundaries like a TUN fd: non-blocking, one packet per read and
+ * write, each behind a virtio-net header with WS_DEVICE_TUN_VNET). dev owns
+ * tun_fd from the call on (ws_device_destroy closes it, also after a failure).
+ * name is only a label (logs, `get`); no link is touched, no fwmark set.
+ */
+enum ws_device_tun_flags { WS_DEVICE_TUN_VNET = 1, WS_DEVICE_TUN_USO = 2 };
+int ws_device_init_fd(struct ws_device *dev, const char *name, int tun_fd, unsigned tun_flags,
+		      const uint8_t private_key[32], uint16_t listen_port, uint16_t mtu,
+		      uint16_t max_packet_size, unsigned n_workers);
 int ws_device_start(struct ws_device *dev);
 void ws_device_stop(struct ws_device *dev);
 void ws_device_destroy(struct ws_device *dev);
@@ -241,6 +252,17 @@ void ws_inbox_forget_peer(struct ws_inbox *in, struct ws_peer *peer);
 /* tx.c, rx.c */
 void *ws_tx_thread(void *dev);
 void *ws_rx_thread(void *dev);
+/*
+ * One iteration of a pipeline thread's loop, for callers that drive a device
+ * without its threads (tests, fuzzing): read one batch (TUN or UDP, without
+ * waiting) and process it. Returns what the read returned (> 0: processed).
+ */
+struct tx_batch *ws_tx_batch_new(struct ws_device *dev);
+void ws_tx_batch_free(struct tx_batch *b);
+int ws_tx_batch_run(struct tx_batch *b, uint64_t now);
+struct rx_batch *ws_rx_batch_new(struct ws_device *dev);
+void ws_rx_batch_free(struct rx_batch *b);
+int ws_rx_batch_run(struct rx_batch *b, uint64_t now);
 
 /* handshake.c (ctl thread) */
 void ws_handshake_receive(struct ws_device *dev, const struct ws_inbox_msg *msg, uint64_t now);

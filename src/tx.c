@@ -525,3 +525,23 @@ void *ws_tx_thread(void *arg)
 	tx_batch_free(b);
 	return NULL;
 }
+
+/* The thread's loop body, for a caller that drives the pipeline itself (tests, fuzzing). */
+struct tx_batch *ws_tx_batch_new(struct ws_device *dev)
+{
+	return tx_batch_new(dev);
+}
+
+void ws_tx_batch_free(struct tx_batch *b)
+{
+	tx_batch_free(b);
+}
+
+int ws_tx_batch_run(struct tx_batch *b, uint64_t now)
+{
+	int n = b->dev->vnet ? tx_read_offload(b) : tx_read_plain(b);
+
+	if (n > 0)
+		tx_process(b, now);
+	return n;
+}
