@@ -76,6 +76,10 @@ $(foreach p,ws wsd wsup,$(eval $(call prog_rule,$(p))))
 # Programs' own headers, and the CLI test that includes cmd/ws sources.
 $(foreach p,ws wsd wsup,$(patsubst %.c,$(B)/obj/%.o,$(wildcard cmd/$(p)/*.c))): $(wildcard cmd/*/*.h)
 $(B)/obj/tests/test_ws_cli.o $(B)/asan/obj/tests/test_ws_cli.o: $(wildcard cmd/ws/*.c cmd/ws/*.h)
+# The pipeline harness (two devices in one process): unit tests and the pipeline fuzzers.
+PIPE_USERS := tests/pipe_harness tests/test_pipeline tests/fuzz/fuzz_tx_pipeline tests/fuzz/fuzz_rx_pipeline
+$(foreach d,$(B) $(B)/asan $(B)/fuzzobj,$(patsubst %,$(d)/obj/%.o,$(PIPE_USERS))): tests/pipe_harness.h
+$(B)/fuzz/fuzz_tx_pipeline $(B)/fuzz/fuzz_rx_pipeline: $(B)/fuzzobj/obj/tests/pipe_harness.o
 
 # The daemon under ASan+UBSan, for the soak scenario.
 $(B)/asan/wsd: $(patsubst %.c,$(B)/asan/obj/%.o,$(wildcard cmd/wsd/*.c)) $(B)/asan/libwiresocket.a

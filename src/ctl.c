@@ -31,9 +31,9 @@ static bool slot_still(const struct ws_inbox_msg *m)
 	return m->slot->used && m->slot->entry.index == index;
 }
 
-static void drain_inbox(struct ws_device *dev)
+void ws_ctl_drain_inbox(struct ws_device *dev)
 {
-	static struct ws_inbox_msg m; /* ctl thread only; too big for the stack */
+	static _Thread_local struct ws_inbox_msg m; /* one per ctl thread (one per device); off the stack */
 	uint64_t counter;
 
 	if (read(dev->inbox.efd, &counter, sizeof(counter)) < 0 && errno != EAGAIN)
@@ -140,7 +140,8 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 	sigaddset(&mask, SIGHUP);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || ep < 0 || add_fd(ep, sfd) || add_fd(ep, listen_fd) || add_fd(ep, dev->inbox.efd)) {
+	if (sfd < 0 || ep < 0 || add_fd(ep, sfd) || add_fd(ep, listen_fd) || add_fd(ep, dev->inbox.efd) ||
+	    add_fd(ep, dev->stop_efd)) {
 		ret = -errno;
 		goto out;
 	}
@@ -168,7 +169,7 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 			int fd = evs[i].data.fd;
 
 			if (fd == dev->inbox.efd) {
-				drain_inbox(dev);
+				ws_ctl_drain_inbox(dev);
 				next = 0; /* handshakes change deadlines */
 			} else if (fd == ws_resolver_fd(dev->resolver)) {
 				drain_resolver(dev);
@@ -181,6 +182,8 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 					close(c);
 					next = 0;
 				}
+			} else if (fd == dev->stop_efd) {
+				goto out; /* ws_device_stop from another thread */
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Device life cycle: open TUN and UDP, start the pipeline threads, stop, wipe. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -98,9 +99,9 @@ static int open_tun(struct ws_device *dev, const char *ifname, bool offloads)
 	return ws_tun_open(ifname, dev->ifname, 0);
 }
 
-int ws_device_init(struct ws_device *dev, const char *ifname, const uint8_t private_key[32],
-		   uint16_t listen_port, uint32_t fwmark, uint16_t mtu, uint16_t max_packet_size,
-		   unsigned n_workers, bool offloads)
+/* Fields, keys and tables: the first step of both ways to set a device up. */
+static int device_prepare(struct ws_device *dev, const uint8_t private_key[32], uint16_t mtu,
+			  uint16_t max_packet_size, unsigned n_workers)
 {
 	int ret;
 
@@ -115,6 +116,35 @@ int ws_device_init(struct ws_device *dev, const char *ifname, const uint8_t priv
 	ws_mlock(&dev->local, sizeof(dev->local));
 	ws_mlock(&dev->cookie_checker, sizeof(dev->cookie_checker));
 	ret = ws_device_init_tables(dev, private_key);
+	/* Keys live in dev->local and in every peer's slots: keep them out of swap. */
+	if (!ret)
+		ws_mlock(&dev->local, sizeof(dev->local));
+	return ret;
+}
+
+/* The UDP endpoint and the stop event: the last step of both. */
+static int device_finish(struct ws_device *dev, uint16_t listen_port, uint32_t fwmark)
+{
+	int ret = ws_udp_open(&dev->udp, listen_port, fwmark, 0);
+
+	if (ret) {
+		ws_err("cannot open UDP port %u: %s", listen_port, strerror(-ret));
+		return ret;
+	}
+	dev->listen_port = dev->udp.port;
+	dev->fwmark = fwmark;
+	dev->stop_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (dev->stop_efd < 0)
+		return -errno;
+	return 0;
+}
+
+int ws_device_init(struct ws_device *dev, const char *ifname, const uint8_t private_key[32],
+		   uint16_t listen_port, uint32_t fwmark, uint16_t mtu, uint16_t max_packet_size,
+		   unsigned n_workers, bool offloads)
+{
+	int ret = device_prepare(dev, private_key, mtu, max_packet_size, n_workers);
+
 	if (ret)
 		return ret;
 	ret = open_tun(dev, ifname, offloads);
@@ -129,17 +159,22 @@ int ws_device_init(struct ws_device *dev, const char *ifname, const uint8_t priv
 		ret = ws_nl_link_set_mtu(ret, mtu);
 	if (ret < 0)
 		ws_warn("%s: cannot set MTU %u: %s", dev->ifname, mtu, strerror(-ret));
-	ret = ws_udp_open(&dev->udp, listen_port, fwmark, 0);
-	if (ret) {
-		ws_err("cannot open UDP port %u: %s", listen_port, strerror(-ret));
+	return device_finish(dev, listen_port, fwmark);
+}
+
+int ws_device_init_fd(struct ws_device *dev, const char *name, int tun_fd, unsigned tun_flags,
+		      const uint8_t private_key[32], uint16_t listen_port, uint16_t mtu,
+		      uint16_t max_packet_size, unsigned n_workers)
+{
+	int ret = device_prepare(dev, private_key, mtu, max_packet_size, n_workers);
+
+	dev->tun_fd = tun_fd; /* ours from here on, also on failure */
+	if (ret)
 		return ret;
-	}
-	dev->listen_port = dev->udp.port;
-	dev->fwmark = fwmark;
-	dev->stop_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (dev->stop_efd < 0)
-		return -errno;
-	return 0;
+	snprintf(dev->ifname, sizeof(dev->ifname), "%s", name);
+	dev->vnet = tun_flags & WS_DEVICE_TUN_VNET;
+	dev->uso = dev->vnet && (tun_flags & WS_DEVICE_TUN_USO);
+	return device_finish(dev, listen_port, 0);
 }
 
 int ws_device_start(struct ws_device *dev)

@@ -205,6 +205,17 @@ int ws_device_init_tables(struct ws_device *dev, const uint8_t private_key[32]);
 int ws_device_init(struct ws_device *dev, const char *ifname, const uint8_t private_key[32],
 		   uint16_t listen_port, uint32_t fwmark, uint16_t mtu, uint16_t max_packet_size,
 		   unsigned n_workers, bool offloads);
+/*
+ * The same with a TUN the caller opened (a test's socketpair end, which keeps
+ * packet boundaries like a TUN fd: non-blocking, one packet per read and
+ * write, each behind a virtio-net header with WS_DEVICE_TUN_VNET). dev owns
+ * tun_fd from the call on (ws_device_destroy closes it, also after a failure).
+ * name is only a label (logs, `get`); no link is touched, no fwmark set.
+ */
+enum ws_device_tun_flags { WS_DEVICE_TUN_VNET = 1, WS_DEVICE_TUN_USO = 2 };
+int ws_device_init_fd(struct ws_device *dev, const char *name, int tun_fd, unsigned tun_flags,
+		      const uint8_t private_key[32], uint16_t listen_port, uint16_t mtu,
+		      uint16_t max_packet_size, unsigned n_workers);
 int ws_device_start(struct ws_device *dev);
 void ws_device_stop(struct ws_device *dev);
 void ws_device_destroy(struct ws_device *dev);
@@ -271,6 +282,10 @@ void *ws_tx_thread(void *dev);
 void *ws_rx_thread(void *dev);
 /* rx thread: drop partial frames 20 s old and completed ones still held (DECISIONS 23). */
 void ws_rx_expire_fragments(struct ws_device *dev, uint64_t now);
+/* rx.c: one batch of the rx loop, for callers that drive a device without its threads (tests, fuzzing). */
+struct rx_batch *ws_rx_batch_new(struct ws_device *dev);
+void ws_rx_batch_free(struct rx_batch *b);
+int ws_rx_batch_run(struct rx_batch *b, uint64_t now);
 
 /* handshake.c (ctl thread) */
 /* What became of the message; a drop is logged (hslog.h: rate-limited, info). */

@@ -343,3 +343,23 @@ void *ws_rx_thread(void *arg)
 	rx_batch_free(b);
 	return NULL;
 }
+
+/* The thread's loop body, for a caller that drives the pipeline itself (tests, fuzzing). */
+struct rx_batch *ws_rx_batch_new(struct ws_device *dev)
+{
+	return rx_batch_new(dev);
+}
+
+void ws_rx_batch_free(struct rx_batch *b)
+{
+	rx_batch_free(b);
+}
+
+int ws_rx_batch_run(struct rx_batch *b, uint64_t now)
+{
+	int n = ws_udp_recv_batch(&b->dev->udp, b->msgs, WS_BATCH);
+
+	if (n > 0)
+		rx_process(b, (unsigned)n, now);
+	return n;
+}

@@ -690,3 +690,4 @@ void *ws_tx_thread(void *arg)
 	ws_tx_batch_free(b);
 	return NULL;
 }
+
