@@ -72,7 +72,7 @@ start_relay() {
 	PIDS+=("$RELAY_PID")
 	wait_for 5 n r sh -c "ss -uln | grep -q '198.18.1.2:51820 '" || { cat "$TMP/relay.log" >&2; fail "relay did not start"; }
 }
-hs_completed() { pj "$1" handshakes | python3 -c 'import json, sys; print(json.load(sys.stdin)["completed"])'; }
+hs_completed() { pj "$1" handshakes | jq -r .completed; }
 addr_of() { echo "${1%:*}"; }
 
 # The TUN's MTU is the daemon's -m (as wsup sets it).
@@ -93,27 +93,22 @@ log "up through the NAT: s sees c at $ep1"
 SIZE=20000000
 head -c $SIZE /dev/urandom >"$TMP/blob"
 want=$(sha256sum <"$TMP/blob" | cut -d' ' -f1)
-cat >"$TMP/pace.py" <<'EOF'
-# pace.py HOST PORT FILE BYTES_PER_S: send FILE over TCP at that pace.
-import socket, sys, time
-host, port, path, rate = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-sock = socket.create_connection((host, port), timeout=30)
-start, sent = time.monotonic(), 0
-with open(path, "rb") as f:
-    while chunk := f.read(65536):
-        sock.sendall(chunk)
-        sent += len(chunk)
-        ahead = start + sent / rate - time.monotonic()
-        if ahead > 0:
-            time.sleep(ahead)
-sock.close()
-EOF
+# pace FILE BYTES_PER_S: FILE on stdout at that pace, 100 kB at a time.
+pace() {
+	local size chunk=100000 i t0 ahead
+	size=$(stat -c %s "$1"); t0=$(ms_now)
+	for ((i = 0; i * chunk < size; i++)); do
+		dd if="$1" bs=$chunk skip=$i count=1 status=none || return 1
+		ahead=$(( t0 + (i + 1) * chunk * 1000 / $2 - $(ms_now) ))
+		[ "$ahead" -le 0 ] || sleep "$(printf '%d.%03d' $((ahead / 1000)) $((ahead % 1000)))"
+	done
+}
 ip netns exec "${PFX}s" timeout 60 socat -u TCP-LISTEN:5001,bind=198.19.0.2,reuseaddr "OPEN:$TMP/recv,creat,trunc" &
 rpid=$!
 PIDS+=("$rpid")
 wait_for 5 n s sh -c "ss -ltn | grep -q 198.19.0.2:5001" || fail "receiver did not start"
 t0=$(ms_now)
-ip netns exec "${PFX}c" timeout 60 python3 "$TMP/pace.py" 198.19.0.2 5001 "$TMP/blob" 4000000 &
+pace "$TMP/blob" 4000000 | ip netns exec "${PFX}c" timeout 60 socat -u - TCP:198.19.0.2:5001 &
 spid=$!
 PIDS+=("$spid")
 received() { [ "$(stat -c %s "$TMP/recv" 2>/dev/null || echo 0)" -ge "$1" ]; }

@@ -45,8 +45,8 @@ start_wsd a "$TMP/a.conf" "$A" -m 1420
 ipn a addr add 198.19.0.1/24 dev "$A"; ipn a link set "$A" mtu 1420 up
 ipn b addr add 198.19.0.2/24 dev "$B"; ipn b link set "$B" mtu 1420 up
 eval "pid_a=\$WSD_PID_$A pid_b=\$WSD_PID_$B"
-link_pid() { "$WS" -j link show "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["pid"])'; }
-hs() { pj "$1" handshakes | python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"; }
+link_pid() { "$WS" -j link show "$1" | jq -r '.[0].pid'; }
+hs() { pj "$1" handshakes | jq -r --arg k "$2" '.[$k]'; }
 
 # ---- 1. up -------------------------------------------------------------------------
 n a ping -c 3 -i 0.2 -W 2 198.19.0.2 >/dev/null || fail "a -> b"

@@ -123,13 +123,11 @@ wsj() { "$WS" -j show "$1" | jq -r ".[0] | $2"; }
 # wsj_peer IFNAME PUBKEY FILTER: jq -r FILTER applied to that peer's object (nothing if absent).
 wsj_peer() { "$WS" -j show "$1" | jq -r --arg k "$2" ".[0].peers[] | select(.public_key == \$k) | $3"; }
 
-# --- helpers of 05-site-to-site, 06-roaming, 07-outage (python3, no jq) -----------
+# --- helpers of 05-site-to-site, 06-roaming, 07-outage ------------------------------
 # pj IFNAME KEY: KEY of the first peer in `ws -j show IFNAME`, strings bare,
-# everything else as JSON (true, false, null, numbers).
+# everything else as JSON (true, false, null, numbers, compact objects).
 pj() {
-	"$WS" -j show "$1" | python3 -c 'import json, sys
-v = json.load(sys.stdin)[0]["peers"][0][sys.argv[1]]
-print(v if isinstance(v, str) else json.dumps(v))' "$2"
+	"$WS" -j show "$1" | jq -r --arg k "$2" '.[0].peers[0][$k] | if type == "string" then . else tojson end'
 }
 # pj_is IFNAME KEY VALUE: that peer's KEY is VALUE (for wait_for / wait_secs).
 pj_is() { [ "$(pj "$1" "$2")" = "$3" ]; }

@@ -369,14 +369,32 @@ static int each_item(struct ws_conf_parser *p, const struct key_def *k, const ch
 	return 0;
 }
 
+/* An unknown key as written: bare when it is a plain word, else made
+ * printable and quoted. So what follows "FILE:LINE: " in a message is a key,
+ * a plain word and ": ", a quoted name or our own text, never words of the
+ * file that read as our text ("line not understood" as a key, say). */
+static const char *unknown_name(char out[WS_CONF_QUOTE_MAX + 2], const char *name)
+{
+	static const char word[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+	size_t len = strlen(name);
+
+	if (len && strspn(name, word) == len)
+		return name;
+	out[0] = '\'';
+	len = strlen(ws_conf_quote(out + 1, name, len));
+	out[len + 1] = '\'';
+	out[len + 2] = '\0';
+	return out;
+}
+
 static int check_use(struct ws_conf_parser *p, const struct key_def *k, const char *name,
 		     const char *v)
 {
-	char q[WS_CONF_QUOTE_MAX];
+	char q[WS_CONF_QUOTE_MAX + 2];
 	size_t len = strlen(v);
 
 	if (!k)
-		name = ws_conf_quote(q, name, strlen(name));   /* as written, made printable */
+		name = unknown_name(q, name);
 	if (p->sect == WS_CONF_SEC_NONE)
 		return ws_conf_fail(p, -EINVAL, k ? k->name : name,
 				    "key outside a section (put it under [Interface] or [Peer])");

@@ -516,7 +516,18 @@ static void test_error_keys(void)
 	expect_error("[Peer]\nListenPort = 1\n",
 		     "t.conf:2: ListenPort: belongs in [Interface], not in [Peer]");
 	expect_error("[Interface]\n\x1b[31m = 1\n",
-		     "t.conf:2: \\x1b[31m: unknown key in [Interface]");
+		     "t.conf:2: '\\x1b[31m': unknown key in [Interface]");
+	/* An unknown name that is not a plain word is quoted: it can never read
+	 * as the parser's own text (found by fuzz_conf: a key that spelled the
+	 * reader/inih disagreement message). */
+	expect_error_named("fuzz.conf", " line not understood\xef\xbb.ytUp=a = b : c =;x\n"
+			   "PostUp=a = b\x92\x9a \n", 57,
+			   "fuzz.conf:1: 'line not understood\xef\xbb.ytUp': key outside a section "
+			   "(put it under [Interface] or [Peer])");
+	expect_error("[Peer]\nPublicKey = " K0 "\nline not understood = 1\n",
+		     "t.conf:3: 'line not understood': unknown key in [Peer]");
+	expect_error("[Interface]\nList-en_Port2 = 1\n",
+		     "t.conf:2: List-en_Port2: unknown key in [Interface]");
 	expect_error("[Interface]\nListenPort =\n", "t.conf:2: ListenPort: empty value");
 	expect_error("[Peer]\nPublicKey = " K0 "\n  continued\n",
 		     "t.conf:3: PublicKey: continuation line, but only AllowedIPs, Address and DNS "
