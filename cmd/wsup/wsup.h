@@ -100,6 +100,9 @@ int wsup_hooks(const char *what, char *const *cmds, size_t n, const char *ifname
 
 /* state.c */
 int wsup_netns_id(char out[64]);
+/* A namespace by its `ip netns` name when it has one ("'NAME' (ID)"), "the
+ * initial namespace (ID)", else "namespace ID"; returns out. */
+const char *wsup_netns_name(char *out, size_t cap, const char *id);
 void wsup_state_init(struct wsup_state *st);
 /* Create IFNAME's state file (it must not exist: -EEXIST) with the header. */
 int wsup_state_create(struct wsup_state *st, const char *ifname, const struct ws_conf *c);
