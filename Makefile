@@ -180,6 +180,8 @@ install: all
 	install -m 0755 $(PROGS) $(B)/wsdown $(DESTDIR)$(PREFIX)/bin/
 	for m in $(MANS); do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
 	install -D -m 0644 configs/wsup@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/wsup@.service
+	install -d $(DESTDIR)$(PREFIX)/share/doc/wiresocket/examples
+	install -m 0644 configs/*.conf $(DESTDIR)$(PREFIX)/share/doc/wiresocket/examples/
 
 clean:
 	rm -rf $(B)

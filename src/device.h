@@ -181,7 +181,8 @@ struct ws_device {
 	struct ws_hslog hslog;         /* ctl only: dropped handshake messages, logged rate-limited */
 	struct ws_allowedips aips;
 	struct ws_index index;
-	struct ws_peer *peers;         /* list */
+	struct ws_peer *peers;         /* list, in the order peers were created */
+	struct ws_peer *peers_last;    /* its tail (NULL when empty) */
 	struct ws_peer **peer_hash;    /* by public key */
 	unsigned n_peers, peer_hash_size;
 	struct ws_frag_budget frag_budget;

@@ -89,24 +89,30 @@ struct ws_peer *ws_peer_create(struct ws_device *dev, const uint8_t public_key[W
 	ws_peer_timers_init(p);
 	p->hash_next = dev->peer_hash[h];
 	dev->peer_hash[h] = p;
-	p->list_next = dev->peers;
-	dev->peers = p;
+	/* Appended: the list (and `get`, showconf) keeps config order. */
+	if (dev->peers_last)
+		dev->peers_last->list_next = p;
+	else
+		dev->peers = p;
+	dev->peers_last = p;
 	dev->n_peers++;
 	return p;
 }
 
 static void unlink_peer(struct ws_device *dev, struct ws_peer *peer)
 {
-	struct ws_peer **pp;
+	struct ws_peer **pp, *prev = NULL;
 
 	for (pp = &dev->peer_hash[key_hash(dev, peer->public_key)]; *pp; pp = &(*pp)->hash_next)
 		if (*pp == peer) {
 			*pp = peer->hash_next;
 			break;
 		}
-	for (pp = &dev->peers; *pp; pp = &(*pp)->list_next)
+	for (pp = &dev->peers; *pp; prev = *pp, pp = &(*pp)->list_next)
 		if (*pp == peer) {
 			*pp = peer->list_next;
+			if (dev->peers_last == peer)
+				dev->peers_last = prev;
 			break;
 		}
 	dev->n_peers--;

@@ -270,9 +270,30 @@ static void test_endpoint_resolution(void)
 	dev_down();
 }
 
+/* The peer list keeps creation (config) order, also after removals. */
+static void test_peer_order(void)
+{
+	uint8_t pubs[5][32];
+	struct ws_peer *p[5], *q;
+	int i = 0;
+
+	dev_up();
+	for (int k = 0; k < 4; k++)
+		p[k] = new_peer(pubs[k]);
+	ws_peer_remove(&dev, p[3]);   /* the tail */
+	ws_peer_remove(&dev, p[0]);   /* the head */
+	p[4] = new_peer(pubs[4]);
+	for (q = dev.peers; q; q = q->list_next, i++)
+		CU_ASSERT_PTR_EQUAL(q, p[i == 0 ? 1 : i == 1 ? 2 : 4]);
+	CU_ASSERT_EQUAL(i, 3);
+	dev_down();
+	CU_ASSERT_PTR_NULL(dev.peers_last);
+}
+
 WS_SUITE(peer)
 {
 	WS_ADD(suite, test_peer_table);
+	WS_ADD(suite, test_peer_order);
 	WS_ADD(suite, test_slots);
 	WS_ADD(suite, test_staging_bound);
 	WS_ADD(suite, test_inbox);

@@ -49,6 +49,10 @@ static const char reply_get[] =
 	"cookie_replies_sent=3\n"
 	"handshakes_rate_limited=1\n"
 	"inbox_dropped=7\n"
+	"tx_no_route=11\n"
+	"tx_no_session=12\n"
+	"rx_unknown_index=13\n"
+	"rx_bad_packet=14\n"
 	"public_key=" PEER1 "\n"
 	"endpoint=198.18.0.2:51820\n"
 	"endpoint_config=gw.example.net:51820\n"
@@ -359,6 +363,13 @@ static void test_help_every_level(void)
 	assert_help("help", "pe", NULL, "ws peer set IFACE PUBKEY");
 	assert_help("-j", "peer", "h", "ws peer add IFACE PUBKEY");
 	assert_help("link", "help", NULL, "link show [IFACE [config]]");
+	/* "help" after a command is help, not an interface name (no daemon is asked). */
+	assert_help("peer", "show", "help", "ws peer del IFACE PUBKEY");
+	assert_help("peer", "add", "help", "ws peer add IFACE PUBKEY");
+	assert_help("peer", "del", "help", "ws peer del IFACE PUBKEY");
+	assert_help("link", "show", "help", "ws link del IFACE");
+	assert_help("link", "del", "help", "ws link del IFACE");
+	assert_help("link", "add", "help", "ws link add IFACE config FILE");
 }
 
 static void test_options(void)
@@ -625,7 +636,9 @@ static void test_render_text(void)
 	out = render(reply_get, false, true, false);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "  listening port: 51820\n  mtu: 1420\n"
 				   "  max packet size: 1465\n  workers: 2\n  handshake queue: 4\n"
-				   "  cookie replies sent: 3\n  handshakes rate limited: 1\n\npeer:"));
+				   "  cookie replies sent: 3\n  handshakes rate limited: 1\n"
+				   "  inbox dropped: 7\n  tx no route: 11\n  tx no session: 12\n"
+				   "  rx unknown index: 13\n  rx bad packet: 14\n\npeer:"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, text_show_stats_peer1));
 	free(out);
 	out = render(reply_get, false, false, true);
@@ -640,7 +653,8 @@ static const char *const iface_keys[] = {
 	"stats", "peers", NULL,
 };
 static const char *const stats_keys[] = {
-	"handshake_queue", "cookie_replies_sent", "handshakes_rate_limited", NULL,
+	"handshake_queue", "cookie_replies_sent", "handshakes_rate_limited", "inbox_dropped",
+	"tx_no_route", "tx_no_session", "rx_unknown_index", "rx_bad_packet", NULL,
 };
 static const char *const peer_keys[] = {
 	"public_key", "endpoint", "endpoint_config", "allowed_ips", "latest_handshake",
@@ -1178,6 +1192,55 @@ static void test_genkey_warns(void)
 	}
 }
 
+/* showconf warns, as genkey does, before writing the private key to a file others can read. */
+static void test_showconf_warns(void)
+{
+	for (int open_mode = 0; open_mode < 2; open_mode++) {
+		struct fake f = { .n_steps = 1, .steps = { { "ws0", 0, reply_get } } };
+		char path[] = "/tmp/ws-cli-conf-XXXXXX", *err = NULL;
+		size_t len;
+		int fd = mkstemp(path);
+		FILE *out, *errf = open_memstream(&err, &len);
+		struct ws_cli cli;
+		char *argv[] = { "ws", "showconf", "ws0", NULL };
+
+		CU_ASSERT_FATAL(fd >= 0);
+		CU_ASSERT_EQUAL(fchmod(fd, open_mode ? 0644 : 0600), 0);
+		out = fdopen(fd, "w");
+		ws_cli_init(&cli, stdin, out, errf);
+		cli.connect = fake_connect;
+		cli.connect_ctx = &f;
+		CU_ASSERT_EQUAL(ws_cli_main(&cli, 3, argv), 0);
+		fclose(out);
+		fclose(errf);
+		fake_collect(&f);
+		CU_ASSERT_EQUAL(strstr(err, "ws: warning: writing a private key to a file that group "
+					    "or others can read") != NULL, open_mode);
+		free(err);
+		fake_free(&f);
+		unlink(path);
+	}
+}
+
+/* link del of an interface wsup brought up points to wsdown, and stops nothing. */
+static void test_link_del_wsup(void)
+{
+	char *dir = make_run_dir(), path[300];
+	struct run r;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/a0.wsup", dir);
+	fp = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fclose(fp);
+	run_ws(&r, NULL, NULL, dir, "link", "del", "a0", NULL);
+	assert_one_error(&r, "link del: 'a0' was brought up by wsup");
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "take it down with 'wsdown a0'"));
+	run_free(&r);
+	unlink(path);
+	remove_run_dir(dir);
+}
+
 WS_SUITE(ws_cli)
 {
 	WS_ADD(suite, test_match);
@@ -1204,4 +1267,6 @@ WS_SUITE(ws_cli)
 	WS_ADD(suite, test_cmd_show_all_and_link_show);
 	WS_ADD(suite, test_genkey_pubkey);
 	WS_ADD(suite, test_genkey_warns);
+	WS_ADD(suite, test_showconf_warns);
+	WS_ADD(suite, test_link_del_wsup);
 }

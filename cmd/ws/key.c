@@ -37,8 +37,7 @@ static int no_args(struct ws_cli *cli, int argc, char **argv, void (*help)(FILE 
 	return 0;
 }
 
-/* Warn when stdout is a regular file that group or others may read. */
-static void warn_readable(struct ws_cli *cli)
+void ws_cli_warn_readable(struct ws_cli *cli)
 {
 	struct stat st;
 	int fd = fileno(cli->out);
@@ -58,7 +57,7 @@ int ws_key_genkey(struct ws_cli *cli, int argc, char **argv)
 		return ret < 0 ? WS_EXIT_FAIL : WS_EXIT_OK;
 	if (ws_crypto_init() < 0)
 		return ws_cli_fail(cli, "genkey: cannot initialise the crypto library");
-	warn_readable(cli);
+	ws_cli_warn_readable(cli);
 	ws_x25519_genkey(key);
 	ws_key_to_base64(b64, key);
 	fprintf(cli->out, "%s\n", b64);

@@ -35,7 +35,8 @@ void ws_link_help(FILE *f)
 		   "       ws link del IFACE\n"
 		   "show lists the interfaces with a live wsd (listen port, peers, pid); with\n"
 		   "'config' it prints IFACE's running configuration (as 'ws showconf').\n"
-		   "add starts wsd for IFACE with the ws.conf(5) FILE; del stops it.\n");
+		   "add starts wsd for IFACE with the ws.conf(5) FILE; del stops it (an\n"
+		   "interface wsup brought up is taken down with wsdown instead).\n");
 }
 
 static const struct ws_word config_keyword[] = {
@@ -335,6 +336,12 @@ static int link_del(struct ws_cli *cli, int argc, char **argv)
 		return ws_cli_fail(cli, "link del: unexpected argument '%s'", argv[2]);
 	if (!ws_cli_check_ifname(cli, argv[1]))
 		return WS_EXIT_FAIL;
+	/* wsup's routes, rules and DNS would outlive the daemon, and its state
+	 * file would stop the next wsup: only wsdown undoes all of it. */
+	if (!run_path(sock, sizeof(sock), cli, argv[1], "wsup") && access(sock, F_OK) == 0)
+		return ws_cli_fail(cli, "link del: '%s' was brought up by wsup (%s exists): take it "
+				   "down with 'wsdown %s', which also removes its routes, rules and DNS",
+				   argv[1], sock, argv[1]);
 	if (ws_cli_get(cli, argv[1], &m, false)) {   /* a live daemon owns IFACE */
 		ws_model_free(&m);
 		return WS_EXIT_FAIL;

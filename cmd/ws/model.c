@@ -26,6 +26,11 @@ static const struct u64_field iface_fields[] = {
 	IFACE_FIELD("handshake_queue", handshake_queue),
 	IFACE_FIELD("cookie_replies_sent", cookie_replies_sent),
 	IFACE_FIELD("handshakes_rate_limited", handshakes_rate_limited),
+	IFACE_FIELD("inbox_dropped", inbox_dropped),
+	IFACE_FIELD("tx_no_route", tx_no_route),
+	IFACE_FIELD("tx_no_session", tx_no_session),
+	IFACE_FIELD("rx_unknown_index", rx_unknown_index),
+	IFACE_FIELD("rx_bad_packet", rx_bad_packet),
 	{ NULL, 0 },
 };
 

@@ -138,6 +138,12 @@ static void render_iface_stats(struct ws_print *p, const struct ws_model_iface *
 		     m->cookie_replies_sent);
 	ws_print_u64(p, sm, "handshakes_rate_limited", "  handshakes rate limited: %" PRIu64 "\n",
 		     m->handshakes_rate_limited);
+	ws_print_u64(p, sm, "inbox_dropped", "  inbox dropped: %" PRIu64 "\n", m->inbox_dropped);
+	ws_print_u64(p, sm, "tx_no_route", "  tx no route: %" PRIu64 "\n", m->tx_no_route);
+	ws_print_u64(p, sm, "tx_no_session", "  tx no session: %" PRIu64 "\n", m->tx_no_session);
+	ws_print_u64(p, sm, "rx_unknown_index", "  rx unknown index: %" PRIu64 "\n",
+		     m->rx_unknown_index);
+	ws_print_u64(p, sm, "rx_bad_packet", "  rx bad packet: %" PRIu64 "\n", m->rx_bad_packet);
 	ws_print_close_object(p);
 }
 
@@ -404,6 +410,7 @@ int ws_show_config(struct ws_cli *cli, const char *ifname)
 	if (ret)
 		return ws_cli_fail(cli, "%s: the running config does not fit ws.conf: %s", ifname,
 				   ret == -ENOMEM ? strerror(ENOMEM) : what);
+	ws_cli_warn_readable(cli);   /* the private key follows */
 	ret = ws_conf_write(cli->out, &c, true);
 	ws_conf_free(&c);
 	return ret ? ws_cli_fail(cli, "showconf: %s", strerror(-ret)) : WS_EXIT_OK;

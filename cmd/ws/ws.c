@@ -113,6 +113,14 @@ int ws_cli_dispatch(struct ws_cli *cli, const struct ws_word *table, const char 
 	if (i < 0)
 		return WS_EXIT_FAIL;
 	argv[1] = (char *)table[i].name;
+	/* "ws OBJECT COMMAND help": the object's help, never an interface named "help". */
+	if (argc == 3 && ws_cli_is_help(argv[2]) && strcmp(table[i].name, "help")) {
+		int h = ws_match(table, "help");
+		char *only[] = { "help", NULL };
+
+		if (h >= 0 && table[h].run)
+			return table[h].run(cli, 1, only);
+	}
 	return table[i].run(cli, argc - 1, argv + 1);
 }
 

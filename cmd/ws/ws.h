@@ -134,6 +134,7 @@ struct ws_model_iface {
 	bool has_mtu;
 	uint64_t mtu;
 	uint64_t handshake_queue, cookie_replies_sent, handshakes_rate_limited;
+	uint64_t inbox_dropped, tx_no_route, tx_no_session, rx_unknown_index, rx_bad_packet;
 	struct ws_model_peer *peers;
 	size_t n_peers, cap_peers;
 };
@@ -260,6 +261,9 @@ int ws_cli_set(struct ws_cli *cli, const char *ifname, const struct ws_ipc_buf *
  * free with ws_cli_free_names). 0 or -errno (-ENOENT: no run dir: n = 0). */
 int ws_cli_list(struct ws_cli *cli, char ***names, size_t *n);
 void ws_cli_free_names(char **names, size_t n);
+/* Warn on cli->err when cli->out is a regular file that group or others can
+ * read, before a private key is written to it (genkey, showconf). */
+void ws_cli_warn_readable(struct ws_cli *cli);
 /* Check an IFACE argument; prints the error. */
 bool ws_cli_check_ifname(struct ws_cli *cli, const char *name);
 

@@ -2,8 +2,8 @@
 /*
  * DNS through resolvconf(8), as wg-quick does: the servers and search
  * domains on stdin of `resolvconf -a IFNAME -m 0 -x` (metric 0, exclusive),
- * removed with `resolvconf -d IFNAME -f`. Without resolvconf, a warning:
- * the tunnel still comes up.
+ * removed with `resolvconf -d IFNAME -f`. Without resolvconf wsup refuses
+ * to start (wsup_check_dns): the queries would leak to the underlay.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +44,6 @@ int wsup_dns_up(struct wsup *w)
 
 	if (c->n_dns_servers + c->n_dns_search == 0)
 		return 0;
-	if (!wsup_have_program("resolvconf")) {
-		wsup_warn("DNS is set but resolvconf is not installed: DNS settings of %s ignored "
-			  "(install openresolv or resolvconf)", w->ifname);
-		return 0;
-	}
 	if (!(text = resolv_text(c))) {
 		wsup_err("out of memory");
 		return -1;

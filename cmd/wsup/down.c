@@ -45,7 +45,7 @@ static bool has_daemon(const struct wsup_state *st)
 int wsup_down(struct wsup *w)
 {
 	struct wsup_state *st = &w->st;
-	char ns[64];
+	char ns[64], there[320], here[320];
 	int rc = wsup_state_load(st, w->ifname);
 
 	if (rc == -ENOENT)
@@ -57,8 +57,9 @@ int wsup_down(struct wsup *w)
 	if (rc == -EINVAL)
 		wsup_warn("undoing what could be read of %s", st->path);
 	if (st->netns[0] && wsup_netns_id(ns) == 0 && strcmp(ns, st->netns)) {
-		wsup_err("'%s' was brought up in another network namespace (%s, this is %s): run "
-			 "wsdown there", w->ifname, st->netns, ns);
+		wsup_err("'%s' was brought up in another network namespace, %s (this is %s): run "
+			 "wsdown there", w->ifname, wsup_netns_name(there, sizeof(there), st->netns),
+			 wsup_netns_name(here, sizeof(here), ns));
 		return -1;
 	}
 	if (!st->complete)

@@ -21,7 +21,7 @@ enum { NL_BUF = 8192 };
 
 /* One request (with NLM_F_ACK) on a fresh socket, until its ack; cb (may be
  * NULL) sees the replies. 0 or -errno (-EAGAIN after WS_NL_TIMEOUT_MS). */
-static int nl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+int wsup_nl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
 	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	struct timeval tv = { .tv_sec = WS_NL_TIMEOUT_MS / 1000 };
@@ -75,7 +75,7 @@ static int addr_add(int ifindex, const struct ws_conf_prefix *p)
 	mnl_attr_put(nlh, IFA_LOCAL, alen, p->addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, alen, p->addr);
 	mnl_attr_put_u32(nlh, IFA_FLAGS, flags);
-	return nl_talk(nlh, NULL, NULL);
+	return wsup_nl_talk(nlh, NULL, NULL);
 }
 
 int wsup_link_setup(const struct wsup *w, int ifindex, unsigned mtu)
@@ -152,5 +152,5 @@ int wsup_link_kind(const char *ifname, char *kind, size_t cap)
 	nlh->nlmsg_seq = (uint32_t)time(NULL);
 	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
-	return nl_talk(nlh, link_cb, &q);
+	return wsup_nl_talk(nlh, link_cb, &q);
 }

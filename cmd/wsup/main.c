@@ -81,6 +81,8 @@ static int load(struct wsup *w)
 {
 	struct ws_conf_error err;
 
+	if (wsup_check_config_file(w->config) < 0)
+		return -1;
 	if (ws_conf_load_file(&w->conf, w->config, &err) < 0 ||
 	    ws_conf_validate(&w->conf, WS_CONF_NEED_PRIVATE_KEY, &err) < 0) {
 		wsup_err("%s", err.msg);

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +126,10 @@ static struct ws_conf_prefix *collect(const struct ws_conf *c, size_t *n)
 
 /* ---- routes ---- */
 
-/* The routes already through the interface (e.g. an Address's prefix route). */
+/* The routes already in place, through any device: those through the
+ * interface (e.g. an Address's prefix route) are not ours to add; one for
+ * the same prefix through another device would win over ours or make our
+ * add fail, and that prefix's traffic would leave unencrypted. */
 struct existing {
 	struct ws_nl_route *r;
 	int n;
@@ -154,14 +158,53 @@ static int list_existing(struct existing *e, int ifindex)
 	}
 }
 
+static bool same_dst(const struct ws_nl_route *a, const struct ws_nl_route *b)
+{
+	return a->table == b->table && a->dst.family == b->dst.family &&
+	       a->dst.plen == b->dst.plen && !memcmp(a->dst.addr, b->dst.addr, 16);
+}
+
 static bool present(const struct existing *e, const struct ws_nl_route *r)
 {
 	for (int i = 0; i < e->n; i++)
-		if (e->r[i].table == r->table && e->r[i].dst.family == r->dst.family &&
-		    e->r[i].dst.plen == r->dst.plen && !memcmp(e->r[i].dst.addr, r->dst.addr, 16) &&
-		    e->r[i].type == RTN_UNICAST)
+		if (same_dst(&e->r[i], r) && e->r[i].type == RTN_UNICAST &&
+		    e->r[i].ifindex == r->ifindex)
 			return true;
 	return false;
+}
+
+/* A route for the same prefix in the same table, not ours: NULL if none. */
+static const struct ws_nl_route *conflict(const struct existing *e, const struct ws_nl_route *r)
+{
+	for (int i = 0; i < e->n; i++)
+		if (same_dst(&e->r[i], r) &&
+		    (e->r[i].type != RTN_UNICAST || e->r[i].ifindex != r->ifindex))
+			return &e->r[i];
+	return NULL;
+}
+
+static int conflict_error(const struct ws_nl_route *r, const struct ws_nl_route *other)
+{
+	static const char *const types[] = { [RTN_BLACKHOLE] = "blackhole",
+					     [RTN_UNREACHABLE] = "unreachable",
+					     [RTN_PROHIBIT] = "prohibit", [RTN_THROW] = "throw" };
+	char dst[WS_CONF_PREFIX_STRLEN], t[16], dev[IF_NAMESIZE], how[WS_CONF_PREFIX_STRLEN + 32];
+	struct ws_conf_prefix cp;
+
+	to_conf(&cp, &r->dst);
+	ws_conf_format_prefix(dst, &cp);
+	if (other->type != RTN_UNICAST && other->type < sizeof(types) / sizeof(types[0]) &&
+	    types[other->type])
+		snprintf(how, sizeof(how), "%s %s", types[other->type], dst);
+	else if (other->ifindex > 0 && if_indextoname((unsigned)other->ifindex, dev))
+		snprintf(how, sizeof(how), "%s dev %s", dst, dev);
+	else
+		snprintf(how, sizeof(how), "%s (type %u)", dst, other->type);
+	wsup_err("AllowedIPs %s: table %s already has the route '%s', which would carry that "
+		 "traffic outside the tunnel (unencrypted). Remove that route, or take %s out of "
+		 "AllowedIPs, or set Table = off and route it yourself", dst,
+		 table_str(t, sizeof(t), r->table), how, dst);
+	return -EEXIST;
 }
 
 static int add_route(struct wsup *w, const struct existing *e, int ifindex,
@@ -178,11 +221,11 @@ static int add_route(struct wsup *w, const struct existing *e, int ifindex,
 	rec.route.table = table ? table : WS_NL_TABLE_MAIN;
 	if (present(e, &rec.route))
 		return 0;   /* e.g. the prefix route of an Address: not ours to add */
+	if (conflict(e, &rec.route))
+		return conflict_error(&rec.route, conflict(e, &rec.route));
 	wsup_route_str(s, sizeof(s), &rec.route, w->ifname);
 	wsup_echo("ip %s route add %s", wsup_family_opt(p->family), s);
 	rc = ws_nl_route_add(&rec.route);
-	if (rc == -EEXIST)
-		return 0;
 	if (rc < 0) {
 		wsup_err("cannot add route %s: %s", s, strerror(-rc));
 		return rc;
@@ -345,7 +388,7 @@ int wsup_routes_up(struct wsup *w, int ifindex)
 		wsup_err("out of memory");
 		return -ENOMEM;
 	}
-	rc = list_existing(&e, ifindex);
+	rc = list_existing(&e, 0);
 	if (rc < 0)
 		wsup_err("cannot list the routes of %s: %s", w->ifname, strerror(-rc));
 	for (size_t i = 0; i < n && rc == 0 && !wsup_interrupted(); i++) {

@@ -17,6 +17,7 @@
  *   rule 4|6 PRIO not|- MARK MASK TABLE SUPPRESS
  *   up                              wsup finished
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -41,6 +42,42 @@ int wsup_netns_id(char out[64])
 	snprintf(out, 64, "%llu:%llu", (unsigned long long)st.st_dev,
 		 (unsigned long long)st.st_ino);
 	return 0;
+}
+
+/* "dev:inode" of a namespace file. */
+static int ns_id_of(const char *path, char out[64])
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	snprintf(out, 64, "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	return 0;
+}
+
+const char *wsup_netns_name(char *out, size_t cap, const char *id)
+{
+	char path[WSUP_PATH_MAX + 256], other[64];
+	struct dirent *d;
+	DIR *dir;
+
+	if (ns_id_of("/proc/1/ns/net", other) == 0 && !strcmp(other, id)) {
+		snprintf(out, cap, "the initial namespace (%s)", id);
+		return out;
+	}
+	snprintf(out, cap, "namespace %s", id);
+	if (!(dir = opendir("/run/netns")))
+		return out;
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.' &&
+		    (size_t)snprintf(path, sizeof(path), "/run/netns/%s", d->d_name) < sizeof(path) &&
+		    ns_id_of(path, other) == 0 && !strcmp(other, id)) {
+			snprintf(out, cap, "'%s' (%s)", d->d_name, id);
+			break;
+		}
+	closedir(dir);
+	return out;
 }
 
 void wsup_state_init(struct wsup_state *st)

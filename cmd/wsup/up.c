@@ -34,6 +34,8 @@ static int preflight(const struct wsup *w)
 			 w->ifname, path, w->ifname);
 		return -1;
 	}
+	if (wsup_check_dns(w) < 0 || wsup_check_addresses(w) < 0)
+		return -1;
 	return 0;
 }
 
@@ -89,7 +91,8 @@ static int steps(struct wsup *w)
 	}
 	if (wsup_link_setup(w, ifindex, mtu) < 0 || check_interrupt() ||
 	    wsup_dns_up(w) < 0 || check_interrupt() ||
-	    wsup_routes_up(w, ifindex) < 0 || check_interrupt())
+	    wsup_routes_up(w, ifindex) < 0 || wsup_check_loops(w, ifindex) < 0 ||
+	    check_interrupt())
 		return -1;
 	if (wsup_hooks("PostUp", c->hooks[WS_CONF_POST_UP], c->n_hooks[WS_CONF_POST_UP],
 		       w->ifname) ||
@@ -111,8 +114,10 @@ int wsup_up(struct wsup *w)
 			wsup_state_remove(&w->st);
 		return -1;
 	}
-	if (steps(w) == 0)
+	if (steps(w) == 0) {
+		wsup_check_reach(w);
 		return 0;
+	}
 	fprintf(stderr, "%s: rolling back\n", wsup_prog);
 	wsup_undo(w->ifname, &w->st);
 	wsup_state_remove(&w->st);

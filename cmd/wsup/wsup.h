@@ -15,6 +15,7 @@
  *   daemon.c   start wsd; stop it (only a wsd serving this interface)
  *   dns.c      resolvconf
  *   run.c      messages, running programs and hooks, the signal flag
+ *   safety.c   checks against mistakes that misroute traffic (wsup(8))
  *
  * Errors are printed where they are found ("wsup: ..." on stderr); the
  * functions return 0 or a negative value and the caller rolls back.
@@ -22,6 +23,7 @@
 #ifndef WSUP_H
 #define WSUP_H
 
+#include <linux/netlink.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -98,6 +100,9 @@ int wsup_hooks(const char *what, char *const *cmds, size_t n, const char *ifname
 
 /* state.c */
 int wsup_netns_id(char out[64]);
+/* A namespace by its `ip netns` name when it has one ("'NAME' (ID)"), "the
+ * initial namespace (ID)", else "namespace ID"; returns out. */
+const char *wsup_netns_name(char *out, size_t cap, const char *id);
 void wsup_state_init(struct wsup_state *st);
 /* Create IFNAME's state file (it must not exist: -EEXIST) with the header. */
 int wsup_state_create(struct wsup_state *st, const char *ifname, const struct ws_conf *c);
@@ -116,6 +121,9 @@ void wsup_state_free(struct wsup_state *st);
 int wsup_undo(const char *ifname, const struct wsup_state *st);
 
 /* link.c */
+/* One netlink request (NLM_F_ACK) on a fresh socket; cb (may be NULL) sees
+ * the replies. 0 or -errno. */
+int wsup_nl_talk(struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *, void *), void *data);
 int wsup_link_setup(const struct wsup *w, int ifindex, unsigned mtu);
 /* IFLA_INFO_KIND of the link ("tun", "veth", ...), "" when it has none. */
 int wsup_link_kind(const char *ifname, char *kind, size_t cap);
@@ -141,6 +149,15 @@ bool wsup_daemon_running(const char *ifname);
 /* dns.c */
 int wsup_dns_up(struct wsup *w);
 int wsup_dns_down(const char *ifname);
+
+/* safety.c: each 0, or -1 after printing why and what to change. */
+int wsup_check_config_file(const char *path);     /* writable by group/others */
+int wsup_check_dns(const struct wsup *w);         /* DNS set, no resolvconf */
+int wsup_check_addresses(const struct wsup *w);   /* Address vs the underlay's */
+/* An Endpoint the kernel routes (with the daemon's mark) through ifindex. */
+int wsup_check_loops(const struct wsup *w, int ifindex);
+/* Warn about each peer that can never connect (no Endpoint, no ListenPort). */
+void wsup_check_reach(const struct wsup *w);
 
 /* up.c, down.c */
 int wsup_up(struct wsup *w);
