@@ -6,7 +6,8 @@
 #    connect: wsup says so at the end (and says nothing when either is set);
 # 3. `ws link del` of an interface wsup brought up refuses, points to wsdown
 #    and leaves the tunnel up;
-# 4. wsdown from another namespace names both namespaces by their ip-netns names.
+# 4. wsdown from another namespace names both namespaces by their ip-netns names;
+# 5. ws showconf lists the peers in the order of the config.
 source "$(dirname "$0")/lib.sh"
 
 A=${PFX}a
@@ -79,3 +80,16 @@ grep -q "'$A' was brought up in another network namespace, '${PFX}a' ([0-9]*:[0-
 	fail "namespaces not named: $(cat "$TMP/out")"
 down
 log "4. wsdown from another namespace names both: ok"
+
+# ---- 5. peers in config order ------------------------------------------------------------
+{
+	printf '[Interface]\nPrivateKey = %s\nListenPort = 51821\n' "$ka"
+	for i in 1 2 3 4; do
+		printf '[Peer]\nPublicKey = %s\nAllowedIPs = 198.19.0.%d/32\n' "$(pubkey <<<"$(genkey)")" $((10 + i))
+	done
+} >"$TMP/order.conf"
+chmod 600 "$TMP/order.conf"
+start_wsd a "$TMP/order.conf" "${PFX}o"
+"$WS" showconf "${PFX}o" >"$TMP/shown.conf"
+assert_eq "$(grep '^PublicKey' "$TMP/shown.conf" | tr -d ' ')" "$(grep '^PublicKey' "$TMP/order.conf" | tr -d ' ')" "peer order of ws showconf"
+log "5. ws showconf lists the peers in config order: ok"
