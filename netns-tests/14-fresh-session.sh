@@ -9,6 +9,8 @@
 # Three rounds: a starts the handshake (a ping), then b (after both daemons
 # restarted), then both at once. Each time, `ws -j show` on both sides within
 # 3 s: control retransmits 0, resets 0, and a measured rtt_us.
+# Then b with a wrong public key for a: a's log says why it drops b's
+# handshake (bad MAC1).
 source "$(dirname "$0")/lib.sh"
 
 ns_add a b
@@ -69,5 +71,15 @@ n a ping -c 1 -W 2 198.19.0.2 >/dev/null & p1=$!
 n b ping -c 1 -W 2 198.19.0.1 >/dev/null & p2=$!
 wait $p1 $p2
 check
+stop
+
+ROUND=wrong-key
+write_conf "$TMP/b.conf" "$kb" 51820 "$(genkey | pubkey)" "198.19.0.1/32" "198.18.0.1:51820"
+: >"$TMP/${PFX}a.log"
+start
+n b ping -c 2 -i 0.5 -W 1 198.19.0.1 >/dev/null 2>&1 || true
+wait_for 5 grep -q "handshake initiation from 198.18.0.2:51820 dropped: bad MAC1" "$TMP/${PFX}a.log" ||
+	{ cat "$TMP/${PFX}a.log" >&2; fail "wrong key: a does not log why it drops b's handshake"; }
+assert_eq "$(grep -c "dropped: bad MAC1" "$TMP/${PFX}a.log")" 1 "bad MAC1 lines (rate-limited)"
 stop
 log "ok"

@@ -92,17 +92,18 @@ void ws_ctlchan_goodbye(struct ws_device *dev, struct ws_peer *peer, uint8_t rea
 	ws_ctlchan_tick(dev, peer, now);
 }
 
-/*
- * fresh: the frame is handled as it arrived (not held back waiting for an
- * earlier one), so a pong in it measures the round trip alone.
- */
+/* Control messages received and discarded (too long, unknown, undecodable) count as dropped. */
 static void discard(struct ws_peer *peer, unsigned n)
 {
 	if (n)
 		atomic_fetch_add_explicit(&peer->stats.rx_dropped, n, memory_order_relaxed);
 }
 
-/* One control message; true for a channel-close, which the caller carries out. */
+/*
+ * One control message; true for a channel-close, which the caller carries
+ * out. fresh: the frame is handled as it arrived (not held back waiting for
+ * an earlier one), so a pong in it measures the round trip alone.
+ */
 static bool handle_event(struct ws_device *dev, struct ws_peer *peer, const struct ws_event *ev,
 			 bool fresh, uint64_t now)
 {

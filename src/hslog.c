@@ -22,8 +22,8 @@ const char *ws_hslog_reason(enum ws_hs_verdict v)
 {
 	static const char *const text[WS_HS_VERDICTS] = {
 		[WS_HS_ACCEPTED] = "",
-		[WS_HS_BAD_MAC1] = "bad MAC1: it was not made for our public key "
-				   "(the sender has a wrong public key for us, or is no wiresocket peer)",
+		[WS_HS_BAD_MAC1] = ("bad MAC1: it was not made for our public key "
+				    "(the sender has a wrong public key for us, or is no wiresocket peer)"),
 		[WS_HS_COOKIE_SENT] = "under load and no valid MAC2: answered with a cookie",
 		[WS_HS_RATE_LIMITED] = "under load: rate-limited",
 		[WS_HS_MALFORMED] = "malformed (reserved bytes not zero)",
