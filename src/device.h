@@ -159,6 +159,7 @@ struct ws_inbox {
 struct ws_device_stats {
 	_Atomic uint64_t cookie_replies_sent, handshakes_rate_limited, inbox_dropped;
 	_Atomic uint64_t tx_no_route, tx_no_session, rx_unknown_index, rx_bad_packet;
+	_Atomic uint64_t tx_loop_dropped;  /* own packets routed back into the TUN */
 };
 
 struct ws_device {

@@ -213,8 +213,60 @@ static void tx_frame_peer(struct ws_tx_batch *b, struct ws_peer *peer, struct ws
 	}
 }
 
+bool ws_tx_is_own_packet(const uint8_t *pkt, size_t len, uint16_t listen_port,
+			 const struct sockaddr_storage *endpoint)
+{
+	const struct sockaddr_in *e4 = (const struct sockaddr_in *)endpoint;
+	const struct sockaddr_in6 *e6 = (const struct sockaddr_in6 *)endpoint;
+	size_t ihl;
+
+	if (len >= WS_IP4_HDR_MIN + WS_UDP_HDR_LEN && pkt[0] >> 4 == 4) {
+		ihl = (size_t)(pkt[0] & 15) * 4;
+		/* UDP, and not a fragment past the first (no UDP header there) */
+		if (pkt[9] != WS_PROTO_UDP || ihl < WS_IP4_HDR_MIN || len < ihl + WS_UDP_HDR_LEN ||
+		    (ws_be16(pkt + 6) & 0x1fff))
+			return false;
+		return ws_be16(pkt + ihl) == listen_port && endpoint->ss_family == AF_INET &&
+		       ws_be16(pkt + ihl + 2) == ntohs(e4->sin_port) && !memcmp(pkt + 16, &e4->sin_addr, 4);
+	}
+	if (len >= WS_IP6_HDR_LEN + WS_UDP_HDR_LEN && pkt[0] >> 4 == 6) {
+		if (pkt[6] != WS_PROTO_UDP)
+			return false;
+		return ws_be16(pkt + WS_IP6_HDR_LEN) == listen_port && endpoint->ss_family == AF_INET6 &&
+		       ws_be16(pkt + WS_IP6_HDR_LEN + 2) == ntohs(e6->sin6_port) &&
+		       !memcmp(pkt + 24, &e6->sin6_addr, 16);
+	}
+	return false;
+}
+
+/*
+ * The daemon's own packets to this peer, routed back into the TUN (an
+ * AllowedIPs holds the peer's endpoint), are dropped and counted, never sent
+ * again: that would loop. idx keeps the others, in order; their number.
+ * peer->lock held (the endpoint).
+ */
+static unsigned tx_drop_loops(struct ws_tx_batch *b, struct ws_peer *peer, unsigned *idx, unsigned n)
+{
+	struct ws_device *dev = b->dev;
+	uint16_t port = dev->listen_port;
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct tx_pkt *p = &b->pkts[idx[i]];
+
+		if (!ws_tx_is_own_packet(p->data, p->len, port, &peer->endpoint)) {
+			idx[k++] = idx[i];
+			continue;
+		}
+		if (atomic_fetch_add_explicit(&dev->stats.tx_loop_dropped, 1, memory_order_relaxed) == 0)
+			ws_warn("%s: dropping the daemon's own UDP packets routed back into the tunnel "
+				"(an AllowedIPs contains a peer's endpoint address): a routing loop", dev->ifname);
+	}
+	return k;
+}
+
 /* All packets of one peer in this batch, in their order. */
-static void tx_peer(struct ws_tx_batch *b, struct ws_peer *peer, const unsigned *idx, unsigned n,
+static void tx_peer(struct ws_tx_batch *b, struct ws_peer *peer, unsigned *idx, unsigned n,
 		    uint64_t now)
 {
 	struct ws_device *dev = b->dev;
@@ -223,6 +275,11 @@ static void tx_peer(struct ws_tx_batch *b, struct ws_peer *peer, const unsigned 
 	bool wake = false;
 
 	pthread_mutex_lock(&peer->lock);
+	n = tx_drop_loops(b, peer, idx, n);
+	if (!n) {
+		pthread_mutex_unlock(&peer->lock);
+		return;
+	}
 	if (!slot || atomic_load(&slot->dead) || !ws_peer_may_send(peer, slot, now) ||
 	    peer->endpoint.ss_family == AF_UNSPEC) {
 		for (unsigned i = 0; i < n; i++)

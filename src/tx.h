@@ -7,7 +7,10 @@
 #ifndef WS_TX_H
 #define WS_TX_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct ws_device;
 struct ws_tx_batch;
@@ -24,5 +27,15 @@ void ws_tx_batch_free(struct ws_tx_batch *b);
  * does not fit the batch is carried over: the next call sends the rest first.
  */
 int ws_tx_batch_run(struct ws_tx_batch *b, uint64_t now);
+
+/*
+ * Is pkt (an IP packet read from the TUN) one of the daemon's own sealed
+ * packets routed back into the TUN: a UDP datagram (IPv4, not a later
+ * fragment, or IPv6 with UDP as the first next header) from listen_port to
+ * exactly endpoint's address and port? The tx thread drops those (a routing
+ * loop) for the peer the packet routes to. Reads only pkt[0, len).
+ */
+bool ws_tx_is_own_packet(const uint8_t *pkt, size_t len, uint16_t listen_port,
+			 const struct sockaddr_storage *endpoint);
 
 #endif

@@ -97,6 +97,7 @@ static void do_get(struct ws_device *dev, struct ws_ipc_buf *b)
 	ws_ipc_put(b, "inbox_dropped", "%llu", (unsigned long long)atomic_load(&dev->inbox.dropped));
 	ws_ipc_put(b, "tx_no_route", "%llu", (unsigned long long)atomic_load(&dev->stats.tx_no_route));
 	ws_ipc_put(b, "tx_no_session", "%llu", (unsigned long long)atomic_load(&dev->stats.tx_no_session));
+	ws_ipc_put(b, "tx_loop_dropped", "%llu", (unsigned long long)atomic_load(&dev->stats.tx_loop_dropped));
 	ws_ipc_put(b, "rx_unknown_index", "%llu",
 		   (unsigned long long)atomic_load(&dev->stats.rx_unknown_index));
 	ws_ipc_put(b, "rx_bad_packet", "%llu", (unsigned long long)atomic_load(&dev->stats.rx_bad_packet));

@@ -321,8 +321,134 @@ static void test_tx_full_socket_frees_device_lock(void)
 	dev_down();
 }
 
+/* A UDP packet from sport to daddr:dport (v4: 4-byte address, v6: 16), len bytes in all. */
+static size_t udp_packet(uint8_t *p, int v6, uint16_t sport, const uint8_t *daddr, uint16_t dport, size_t len)
+{
+	size_t ih = v6 ? 40 : 20;
+
+	memset(p, 0, len);
+	if (v6) {
+		p[0] = 0x60;
+		ws_put_be16(p + 4, (uint16_t)(len - 40));
+		p[6] = 17;
+		p[7] = 64;
+		p[8] = 0xfd;
+		p[9] = 0x19;
+		p[23] = 1;
+		memcpy(p + 24, daddr, 16);
+	} else {
+		p[0] = 0x45;
+		ws_put_be16(p + 2, (uint16_t)len);
+		p[8] = 64;
+		p[9] = 17;
+		memcpy(p + 12, src4, 4);
+		memcpy(p + 16, daddr, 4);
+	}
+	ws_put_be16(p + ih, sport);
+	ws_put_be16(p + ih + 2, dport);
+	ws_put_be16(p + ih + 4, (uint16_t)(len - ih));
+	return len;
+}
+
+static void endpoint4(struct sockaddr_storage *ss, const uint8_t a[4], uint16_t port)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	memcpy(&s4->sin_addr, a, 4);
+}
+
+static void endpoint6(struct sockaddr_storage *ss, const uint8_t a[16], uint16_t port)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons(port);
+	memcpy(&s6->sin6_addr, a, 16);
+}
+
+/* Exactly UDP from our port to the endpoint's address and port, v4 and v6. */
+static void test_tx_own_packet_detection(void)
+{
+	static const uint8_t ep4[4] = {198, 18, 40, 2}, other4[4] = {198, 18, 40, 3};
+	static const uint8_t ep6[16] = {0xfd, 0x18, [15] = 2}, other6[16] = {0xfd, 0x18, [15] = 3};
+	struct sockaddr_storage e4, e6, none = {0};
+	uint8_t p[200];
+	size_t n;
+
+	endpoint4(&e4, ep4, 51820);
+	endpoint6(&e6, ep6, 51821);
+	n = udp_packet(p, 0, 51820, ep4, 51820, 100);
+	CU_ASSERT_TRUE(ws_tx_is_own_packet(p, n, 51820, &e4));
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, n, 51821, &e4));        /* another source port */
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, n, 51820, &e6));        /* other family */
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, n, 51820, &none));      /* endpoint unknown */
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, 27, 51820, &e4));       /* no room for UDP */
+	n = udp_packet(p, 0, 51820, other4, 51820, 100);
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, n, 51820, &e4));        /* another address */
+	n = udp_packet(p, 0, 51820, ep4, 51821, 100);
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, n, 51820, &e4));        /* another port */
+	n = udp_packet(p, 0, 51820, ep4, 51820, 100);
+	p[9] = 6;
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, n, 51820, &e4));        /* TCP */
+	p[9] = 17;
+	p[6] = 0x20;                                                   /* MF: the first fragment */
+	CU_ASSERT_TRUE(ws_tx_is_own_packet(p, n, 51820, &e4));
+	p[6] = 0x00;
+	p[7] = 0x10;                                                   /* a later fragment */
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, n, 51820, &e4));
+	p[7] = 0;
+	p[0] = 0x46;                                                   /* IPv4 options: UDP at 24 */
+	memmove(p + 24, p + 20, 8);
+	CU_ASSERT_TRUE(ws_tx_is_own_packet(p, n, 51820, &e4));
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, 31, 51820, &e4));
+
+	n = udp_packet(p, 1, 51821, ep6, 51821, 120);
+	CU_ASSERT_TRUE(ws_tx_is_own_packet(p, n, 51821, &e6));
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, n, 51821, &e4));
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, 47, 51821, &e6));
+	n = udp_packet(p, 1, 51821, other6, 51821, 120);
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, n, 51821, &e6));
+	n = udp_packet(p, 1, 51821, ep6, 51821, 120);
+	p[6] = 58;
+	CU_ASSERT_FALSE(ws_tx_is_own_packet(p, n, 51821, &e6));        /* ICMPv6 */
+}
+
+/*
+ * The endpoint's address routes into the tunnel: the daemon's own packets to
+ * it come back from the TUN. They are dropped and counted, not staged or
+ * sent again; other UDP to the same address goes on as before.
+ */
+static void test_tx_drops_routing_loop(void)
+{
+	static const uint8_t ep4[4] = {198, 18, 40, 2};
+	struct ws_tx_batch *b;
+	uint8_t p[100];
+
+	dev_up(false);
+	dev.listen_port = 51820;
+	endpoint4(&peer->endpoint, ep4, 51820);
+	CU_ASSERT_EQUAL_FATAL(ws_allowedips_insert(&dev.aips, AF_INET, ep4, 32, peer), 0);
+	b = ws_tx_batch_new(&dev);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	for (int i = 0; i < 3; i++)
+		tun_write(p, udp_packet(p, 0, 51820, ep4, 51820, sizeof(p)));
+	tun_write(p, udp_packet(p, 0, 40000, ep4, 51820, sizeof(p)));
+	CU_ASSERT_EQUAL(run_all(b), 1);
+	CU_ASSERT_EQUAL(atomic_load(&dev.stats.tx_loop_dropped), 3);
+	CU_ASSERT_EQUAL(atomic_load(&dev.stats.tx_no_session), 1);
+	CU_ASSERT_EQUAL(peer->staged.count, 1);
+	ws_tx_batch_free(b);
+	dev_down();
+}
+
 WS_SUITE(tx)
 {
+	WS_ADD(suite, test_tx_own_packet_detection);
+	WS_ADD(suite, test_tx_drops_routing_loop);
 	WS_ADD(suite, test_tx_small_mss_super_packets);
 	WS_ADD(suite, test_tx_full_socket_frees_device_lock);
 }
