@@ -53,6 +53,7 @@ static const char reply_get[] =
 	"tx_no_session=12\n"
 	"rx_unknown_index=13\n"
 	"rx_bad_packet=14\n"
+	"tx_loop_dropped=15\n"
 	"public_key=" PEER1 "\n"
 	"endpoint=198.18.0.2:51820\n"
 	"endpoint_config=gw.example.net:51820\n"
@@ -638,7 +639,7 @@ static void test_render_text(void)
 				   "  max packet size: 1465\n  workers: 2\n  handshake queue: 4\n"
 				   "  cookie replies sent: 3\n  handshakes rate limited: 1\n"
 				   "  inbox dropped: 7\n  tx no route: 11\n  tx no session: 12\n"
-				   "  rx unknown index: 13\n  rx bad packet: 14\n\npeer:"));
+				   "  rx unknown index: 13\n  rx bad packet: 14\n  tx routing loop dropped: 15\n\npeer:"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, text_show_stats_peer1));
 	free(out);
 	out = render(reply_get, false, false, true);
@@ -654,7 +655,7 @@ static const char *const iface_keys[] = {
 };
 static const char *const stats_keys[] = {
 	"handshake_queue", "cookie_replies_sent", "handshakes_rate_limited", "inbox_dropped",
-	"tx_no_route", "tx_no_session", "rx_unknown_index", "rx_bad_packet", NULL,
+	"tx_no_route", "tx_no_session", "rx_unknown_index", "rx_bad_packet", "tx_loop_dropped", NULL,
 };
 static const char *const peer_keys[] = {
 	"public_key", "endpoint", "endpoint_config", "allowed_ips", "latest_handshake",

@@ -31,6 +31,7 @@ static const struct u64_field iface_fields[] = {
 	IFACE_FIELD("tx_no_session", tx_no_session),
 	IFACE_FIELD("rx_unknown_index", rx_unknown_index),
 	IFACE_FIELD("rx_bad_packet", rx_bad_packet),
+	IFACE_FIELD("tx_loop_dropped", tx_loop_dropped),
 	{ NULL, 0 },
 };
 

@@ -144,6 +144,8 @@ static void render_iface_stats(struct ws_print *p, const struct ws_model_iface *
 	ws_print_u64(p, sm, "rx_unknown_index", "  rx unknown index: %" PRIu64 "\n",
 		     m->rx_unknown_index);
 	ws_print_u64(p, sm, "rx_bad_packet", "  rx bad packet: %" PRIu64 "\n", m->rx_bad_packet);
+	ws_print_u64(p, sm, "tx_loop_dropped", "  tx routing loop dropped: %" PRIu64 "\n",
+		     m->tx_loop_dropped);
 	ws_print_close_object(p);
 }
 

@@ -135,6 +135,7 @@ struct ws_model_iface {
 	uint64_t mtu;
 	uint64_t handshake_queue, cookie_replies_sent, handshakes_rate_limited;
 	uint64_t inbox_dropped, tx_no_route, tx_no_session, rx_unknown_index, rx_bad_packet;
+	uint64_t tx_loop_dropped;
 	struct ws_model_peer *peers;
 	size_t n_peers, cap_peers;
 };
