@@ -277,7 +277,10 @@ void ws_ctlchan_goodbye(struct ws_device *dev, struct ws_peer *peer, uint8_t rea
 int ws_send_frame(struct ws_device *dev, struct ws_peer *peer, uint8_t type, const uint8_t *frame,
 		  size_t len);
 
-/* uapi.c: the control socket requests */
-void ws_uapi_handle(struct ws_device *dev, int client_fd);
+/* uapi.c: the control socket requests. Run one whole request req[0..n)
+ * (n < 0: it could not be read, -errno) and build its reply, ending in
+ * errno=N, in *out (initialised here; free it with ws_ipc_buf_free). */
+struct ws_ipc_buf;
+void ws_uapi_exec(struct ws_device *dev, char *req, ssize_t n, struct ws_ipc_buf *out);
 
 #endif
