@@ -41,6 +41,7 @@ struct ws_ctl_clients {
 	int ep, listen_fd;
 	bool listening;                /* listen_fd is in the epoll set */
 	uint64_t retry_accept;         /* accept failed: listen again then (0: not paused so) */
+	uint64_t read_ns, write_ns;    /* WS_CTL_READ_MS, WS_CTL_WRITE_MS (tests shorten them) */
 };
 
 /* listen_fd must already be in ep (EPOLLIN, data.fd). */

@@ -70,6 +70,8 @@ void ws_ctl_clients_init(struct ws_ctl_clients *cs, int ep, int listen_fd)
 	cs->ep = ep;
 	cs->listen_fd = listen_fd;
 	cs->listening = true;
+	cs->read_ns = WS_CTL_READ_MS * NS_PER_MS;
+	cs->write_ns = WS_CTL_WRITE_MS * NS_PER_MS;
 }
 
 void ws_ctl_clients_accept(struct ws_ctl_clients *cs, uint64_t now)
@@ -91,7 +93,7 @@ void ws_ctl_clients_accept(struct ws_ctl_clients *cs, uint64_t now)
 			return;
 		}
 		c->fd = fd;
-		c->deadline = now + WS_CTL_READ_MS * NS_PER_MS;
+		c->deadline = now + cs->read_ns;
 		watch(cs, EPOLL_CTL_ADD, fd, EPOLLIN);
 	}
 	listen_pause(cs); /* every slot taken: the rest wait in the backlog */
@@ -125,7 +127,7 @@ static void client_run(struct ws_ctl_clients *cs, struct ws_device *dev, struct 
 	c->in_len = c->in_cap = 0;
 	c->writing = true;
 	c->out_off = 0;
-	c->deadline = now + WS_CTL_WRITE_MS * NS_PER_MS;
+	c->deadline = now + cs->write_ns;
 	watch(cs, EPOLL_CTL_MOD, c->fd, EPOLLOUT);
 	client_write(cs, c);
 }
