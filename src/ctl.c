@@ -78,6 +78,9 @@ static int add_fd(int ep, int fd)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+/* Names that did not fit in the resolver's table wait for answers to free room. */
+static bool resolve_backlog;
+
 /* Apply the DNS answers that came in (each only if its peer still wants it). */
 static void drain_resolver(struct ws_device *dev)
 {
@@ -88,6 +91,8 @@ static void drain_resolver(struct ws_device *dev)
 		ws_warn("resolver: %s", strerror(errno));
 	while (ws_resolver_collect(dev->resolver, &a))
 		ws_peer_resolved(dev, &a, ws_now_ns());
+	if (resolve_backlog)
+		resolve_backlog = ws_peer_resolve_all(dev);
 }
 
 static int start_resolver(struct ws_device *dev, int ep)
@@ -98,7 +103,7 @@ static int start_resolver(struct ws_device *dev, int ep)
 		return ret;
 	ret = add_fd(ep, ws_resolver_fd(dev->resolver));
 	if (!ret)
-		ws_peer_resolve_all(dev);
+		resolve_backlog = ws_peer_resolve_all(dev);
 	return ret;
 }
 

@@ -215,10 +215,12 @@ void ws_peer_remove(struct ws_device *dev, struct ws_peer *peer);               
 /* Configure host:port (-EINVAL if malformed). With resolve, an address is
  * used at once and a DNS name is looked up off the ctl thread. */
 int ws_peer_set_endpoint(struct ws_peer *peer, const char *hostport, bool resolve);
-/* Look endpoint_config up again (kick: a handshake waits for the answer). */
-void ws_peer_resolve(struct ws_device *dev, struct ws_peer *peer, bool kick);
-/* ctl starting: look up every DNS Endpoint that has no address yet. */
-void ws_peer_resolve_all(struct ws_device *dev);
+/* Look endpoint_config up again (kick: a handshake waits for the answer).
+ * 0, or -EAGAIN when the resolver's table is full (try again later). */
+int ws_peer_resolve(struct ws_device *dev, struct ws_peer *peer, bool kick);
+/* Look up every DNS Endpoint that has no address yet and no lookup in
+ * flight (ctl starting, or after answers freed room): true if some did not fit. */
+bool ws_peer_resolve_all(struct ws_device *dev);
 /* An answer from dev->resolver: applied if still wanted, else dropped. */
 void ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a, uint64_t now);
 void ws_peer_set_keepalive(struct ws_peer *peer, uint16_t seconds, uint64_t now);
