@@ -19,7 +19,8 @@
 # 3. The lookup gives up (a's log says so); c still has no address. Setting
 #    c's endpoint to an address while a lookup may be in flight sticks.
 # 4. `ws peer set ... endpoint stuck.test:51820` fails with a message (ws
-#    resolves the name itself first) and changes nothing.
+#    resolves the name itself first) and changes nothing; with a name that
+#    resolves (hosts file) it succeeds and wsd applies the name's address.
 source "$(dirname "$0")/lib.sh"
 
 ns_add a b
@@ -29,7 +30,7 @@ ipn b addr add 198.18.0.2/24 dev "${PFX}vb"
 ipn a neigh add 198.18.0.53 lladdr 02:00:5e:00:00:53 dev "${PFX}va" nud permanent
 mkdir -p "/etc/netns/${PFX}a"
 trap 'rm -rf "/etc/netns/${PFX}a"; cleanup' EXIT
-printf '127.0.0.1 localhost\n' >"/etc/netns/${PFX}a/hosts"
+printf '127.0.0.1 localhost\n198.18.0.66 known.test\n' >"/etc/netns/${PFX}a/hosts"
 printf 'nameserver 198.18.0.53\noptions timeout:3 attempts:2\n' >"/etc/netns/${PFX}a/resolv.conf"
 # The resolver really hangs there (a sanity check of the test itself).
 t0=$(ms_now)
@@ -90,3 +91,21 @@ sleep 8 # longer than one hanging lookup: any answer still on its way has come
 assert_eq "$(wsj_peer "${PFX}a" "$pc" .endpoint)" 198.18.0.77:51820 "c's endpoint set after the name"
 n a ping -c 2 -i 0.2 -W 2 198.19.0.2 >/dev/null || fail "a -> b after the hang"
 log "3. the lookup failed after its timeout (logged); c's endpoint set later is kept"
+
+# ---- 4. ws checks the name itself -------------------------------------------------------
+set +e
+msg=$(n a timeout 30 "$WS" peer set "${PFX}a" "$pc" endpoint stuck.test:51820 2>&1)
+rc=$?
+set -e
+assert_eq "$rc" 1 "exit status of ws peer set with a name that does not resolve"
+case $msg in
+*"endpoint 'stuck.test:51820' does not resolve (no answer from DNS); nothing was changed"*) ;;
+*) fail "ws peer set said: $msg" ;;
+esac
+assert_eq "$(wsj_peer "${PFX}a" "$pc" .endpoint)" 198.18.0.77:51820 "c's endpoint after the refused set"
+n a "$WS" peer set "${PFX}a" "$pc" endpoint known.test:4242 || fail "ws peer set with a name in the hosts file"
+known() { [ "$(wsj_peer "${PFX}a" "$pc" .endpoint)" = 198.18.0.66:4242 ]; }
+wait_secs 2 known || fail "wsd did not apply known.test: $(wsj_peer "${PFX}a" "$pc" .endpoint)"
+assert_eq "$(wsj_peer "${PFX}a" "$pc" .endpoint_config)" known.test:4242 "c's configured endpoint"
+log "4. ws refused stuck.test ($msg); known.test applied in $WAITED_MS ms"
+log "dns-stall: all checks passed"

@@ -78,6 +78,9 @@ static int add_fd(int ep, int fd)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+/* Names that did not fit in the resolver's table wait for answers to free room. */
+static bool resolve_backlog;
+
 /* Apply the DNS answers that came in (each only if its peer still wants it). */
 static void drain_resolver(struct ws_device *dev)
 {
@@ -88,6 +91,8 @@ static void drain_resolver(struct ws_device *dev)
 		ws_warn("resolver: %s", strerror(errno));
 	while (ws_resolver_collect(dev->resolver, &a))
 		ws_peer_resolved(dev, &a, ws_now_ns());
+	if (resolve_backlog)
+		resolve_backlog = ws_peer_resolve_all(dev);
 }
 
 static int start_resolver(struct ws_device *dev, int ep)
@@ -98,7 +103,7 @@ static int start_resolver(struct ws_device *dev, int ep)
 		return ret;
 	ret = add_fd(ep, ws_resolver_fd(dev->resolver));
 	if (!ret)
-		ws_peer_resolve_all(dev);
+		resolve_backlog = ws_peer_resolve_all(dev);
 	return ret;
 }
 
@@ -128,8 +133,20 @@ static void goodbye_all(struct ws_device *dev)
 	}
 }
 
+/* Milliseconds until the earlier of two deadlines, at most a second. */
+static int wait_ms(uint64_t a, uint64_t b)
+{
+	uint64_t next = a < b ? a : b, now = ws_now_ns();
+
+	if (next == UINT64_MAX)
+		return 1000;
+	next = (next > now ? next - now : 0) / WS_NSEC_PER_MSEC + 1;
+	return next > 1000 ? 1000 : (int)next;
+}
+
 int ws_ctl_run(struct ws_device *dev, int listen_fd)
 {
+	static struct ws_ctl_clients clients; /* ctl thread only */
 	sigset_t mask;
 	int ep, sfd, ret = 0;
 	uint64_t next = 0;
@@ -140,6 +157,7 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 	sigaddset(&mask, SIGHUP);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	ep = epoll_create1(EPOLL_CLOEXEC);
+	ws_ctl_clients_init(&clients, ep, listen_fd);
 	if (sfd < 0 || ep < 0 || add_fd(ep, sfd) || add_fd(ep, listen_fd) || add_fd(ep, dev->inbox.efd) ||
 	    add_fd(ep, dev->stop_efd)) {
 		ret = -errno;
@@ -150,17 +168,13 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 		goto out;
 	for (;;) {
 		struct epoll_event evs[8];
-		uint64_t now = ws_now_ns();
-		int timeout, n;
+		uint64_t now = ws_now_ns(), client_next;
+		int n;
 
 		if (now >= next)
 			next = run_timers(dev, now);
-		now = ws_now_ns();
-		timeout = next == UINT64_MAX ? 1000
-			: (int)((next > now ? next - now : 0) / WS_NSEC_PER_MSEC) + 1;
-		if (timeout > 1000)
-			timeout = 1000;
-		n = epoll_wait(ep, evs, 8, timeout);
+		client_next = ws_ctl_clients_expire(&clients, dev, ws_now_ns());
+		n = epoll_wait(ep, evs, 8, wait_ms(next, client_next));
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
 			break;
@@ -175,13 +189,7 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 				drain_resolver(dev);
 				next = 0;
 			} else if (fd == listen_fd) {
-				int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-
-				if (c >= 0) {
-					ws_uapi_handle(dev, c);
-					close(c);
-					next = 0;
-				}
+				ws_ctl_clients_accept(&clients, ws_now_ns());
 			} else if (fd == dev->stop_efd) {
 				goto out; /* ws_device_stop from another thread */
 			} else if (fd == sfd) {
@@ -192,10 +200,13 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 					goodbye_all(dev);
 					goto out;
 				}
+			} else if (ws_ctl_clients_event(&clients, dev, fd, ws_now_ns()) > 0) {
+				next = 0; /* a set may change peers and their timers */
 			}
 		}
 	}
 out:
+	ws_ctl_clients_close_all(&clients);
 	ws_resolver_destroy(dev->resolver);
 	dev->resolver = NULL;
 	if (ep >= 0)

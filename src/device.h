@@ -232,10 +232,12 @@ void ws_peer_remove(struct ws_device *dev, struct ws_peer *peer);               
 /* Configure host:port (-EINVAL if malformed). With resolve, an address is
  * used at once and a DNS name is looked up off the ctl thread. */
 int ws_peer_set_endpoint(struct ws_peer *peer, const char *hostport, bool resolve);
-/* Look endpoint_config up again (kick: a handshake waits for the answer). */
-void ws_peer_resolve(struct ws_device *dev, struct ws_peer *peer, bool kick);
-/* ctl starting: look up every DNS Endpoint that has no address yet. */
-void ws_peer_resolve_all(struct ws_device *dev);
+/* Look endpoint_config up again (kick: a handshake waits for the answer).
+ * 0, or -EAGAIN when the resolver's table is full (try again later). */
+int ws_peer_resolve(struct ws_device *dev, struct ws_peer *peer, bool kick);
+/* Look up every DNS Endpoint that has no address yet and no lookup in
+ * flight (ctl starting, or after answers freed room): true if some did not fit. */
+bool ws_peer_resolve_all(struct ws_device *dev);
 /* An answer from dev->resolver: applied if still wanted, else dropped. */
 void ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a, uint64_t now);
 void ws_peer_set_keepalive(struct ws_peer *peer, uint16_t seconds, uint64_t now);
@@ -312,7 +314,10 @@ void ws_ctlchan_goodbye(struct ws_device *dev, struct ws_peer *peer, uint8_t rea
 int ws_send_frame(struct ws_device *dev, struct ws_peer *peer, uint8_t type, const uint8_t *frame,
 		  size_t len);
 
-/* uapi.c: the control socket requests */
-void ws_uapi_handle(struct ws_device *dev, int client_fd);
+/* uapi.c: the control socket requests. Run one whole request req[0..n)
+ * (n < 0: it could not be read, -errno) and build its reply, ending in
+ * errno=N, in *out (initialised here; free it with ws_ipc_buf_free). */
+struct ws_ipc_buf;
+void ws_uapi_exec(struct ws_device *dev, char *req, ssize_t n, struct ws_ipc_buf *out);
 
 #endif

@@ -169,45 +169,52 @@ int ws_peer_set_endpoint(struct ws_peer *peer, const char *hostport, bool resolv
 	return 0;
 }
 
-void ws_peer_resolve(struct ws_device *dev, struct ws_peer *peer, bool kick)
+int ws_peer_resolve(struct ws_device *dev, struct ws_peer *peer, bool kick)
 {
-	char name[WS_KEY_B64_LEN + 1];
 	struct ws_conf_endpoint e;
 	struct sockaddr_storage ss;
 	uint64_t gen;
 	int ret;
 
 	if (!peer->endpoint_config[0] || ws_conf_parse_endpoint(&e, peer->endpoint_config))
-		return;
+		return 0;
 	if (!ws_resolver_numeric(&ss, e.host, e.port)) {
 		set_addr(peer, &ss); /* an IP Endpoint: back to the configured address */
-		return;
+		return 0;
 	}
 	peer->resolve_kick |= kick;
 	if (!dev->resolver || peer->resolve_gen)
-		return; /* ctl starts it when it runs / one lookup at a time */
+		return 0; /* ctl starts it when it runs / one lookup at a time */
 	gen = ++dev->resolve_gen;
 	ret = ws_resolver_submit(dev->resolver, peer->public_key, gen, e.host, e.port);
-	if (ret) {
-		ws_key_to_base64(name, peer->public_key);
-		ws_warn("peer %s: cannot resolve endpoint %s now: %s", name, peer->endpoint_config,
-			strerror(-ret));
-		return;
-	}
-	peer->resolve_gen = gen;
+	if (!ret)
+		peer->resolve_gen = gen;
+	return ret;
 }
 
-void ws_peer_resolve_all(struct ws_device *dev)
+bool ws_peer_resolve_all(struct ws_device *dev)
 {
+	bool full = false;
+
 	for (struct ws_peer *p = dev->peers; p; p = p->list_next) {
 		bool known;
 
 		pthread_mutex_lock(&p->lock);
 		known = p->endpoint.ss_family != AF_UNSPEC;
 		pthread_mutex_unlock(&p->lock);
-		if (!known)
-			ws_peer_resolve(dev, p, false);
+		if (!known && ws_peer_resolve(dev, p, false) == -EAGAIN)
+			full = true;
 	}
+	return full;
+}
+
+static const char *resolve_error(int err)
+{
+	if (err == -EAGAIN)
+		return "no answer from DNS";
+	if (err == -EHOSTUNREACH)
+		return "no such name, or no address of a usable family";
+	return strerror(-err);
 }
 
 _Static_assert((int)WS_RESOLVER_ID_LEN == (int)WS_KEY_LEN, "requests are keyed by public key");
@@ -226,7 +233,7 @@ void ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a,
 	ws_key_to_base64(name, p->public_key);
 	if (a->err) {
 		ws_warn("peer %s: cannot resolve endpoint %s: %s", name, p->endpoint_config,
-			a->err == -EAGAIN ? "no answer from DNS" : strerror(-a->err));
+			resolve_error(a->err));
 		return;
 	}
 	changed = set_addr(p, &a->addr);

@@ -2,13 +2,13 @@
 /*
  * Requests on the control socket (docs/control-socket.md), served on the ctl
  * thread: get (the state `ws show` prints) and set (interface and peers at
- * run time, without touching the sessions of other peers).
+ * run time, without touching the sessions of other peers). No I/O here:
+ * ctl_client.c reads the request and writes the reply.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "conf.h"
 #include "crypto.h"
@@ -280,14 +280,11 @@ static int get_line(void *ctx, const char *key, const char *value)
 	return !strcmp(key, "get") && !strcmp(value, "1") ? 0 : -EPROTO;
 }
 
-void ws_uapi_handle(struct ws_device *dev, int fd)
+void ws_uapi_exec(struct ws_device *dev, char *req, ssize_t n, struct ws_ipc_buf *out)
 {
-	struct ws_ipc_buf out;
-	char *req = NULL;
-	ssize_t n = ws_ipc_read_message(fd, &req, 2000);
 	int ret;
 
-	ws_ipc_buf_init(&out);
+	ws_ipc_buf_init(out);
 	if (n < 0) {
 		ret = (int)n;
 	} else if (!strncmp(req, "get=", 4)) {
@@ -295,7 +292,7 @@ void ws_uapi_handle(struct ws_device *dev, int fd)
 
 		ret = ws_ipc_parse(req, (size_t)n, get_line, &first);
 		if (!ret)
-			do_get(dev, &out);
+			do_get(dev, out);
 	} else {
 		struct set_ctx c = {.dev = dev, .first = true};
 
@@ -304,16 +301,10 @@ void ws_uapi_handle(struct ws_device *dev, int fd)
 			drop_unnamed(&c);
 		free(c.named);
 	}
-	if (out.overflow) {
+	if (out->overflow) {
 		ret = -EMSGSIZE;
-		ws_ipc_buf_free(&out);
-		ws_ipc_buf_init(&out);
+		ws_ipc_buf_free(out); /* wiped: it held the private key */
 	}
-	ws_ipc_put(&out, "errno", "%d", -ret);
-	ws_ipc_end(&out);
-	if (out.data)
-		ws_ipc_write_all(fd, out.data, out.len);
-	if (req)
-		ws_ipc_release(req, (size_t)n + 1);
-	ws_ipc_buf_free(&out); /* wiped: it held the private key */
+	ws_ipc_put(out, "errno", "%d", -ret);
+	ws_ipc_end(out);
 }

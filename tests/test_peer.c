@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -290,6 +291,37 @@ static void test_peer_order(void)
 	CU_ASSERT_PTR_NULL(dev.peers_last);
 }
 
+/* More names than the resolver's table holds: the rest go once answers free room. */
+static void test_endpoint_resolution_backlog(void)
+{
+	enum { N = WS_RESOLVER_SLOTS + 6 };
+	struct ws_peer *p[N];
+	uint8_t k[32];
+	char buf[80];
+
+	dev_up();
+	CU_ASSERT_EQUAL_FATAL(ws_resolver_create(&dev.resolver, fake_lookup), 0);
+	for (int i = 0; i < N; i++) {
+		p[i] = new_peer(k);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p[i]);
+		snprintf(buf, sizeof(buf), "gw.test:%d", 1000 + i);
+		CU_ASSERT_EQUAL(ws_peer_set_endpoint(p[i], buf, false), 0);
+	}
+	CU_ASSERT_TRUE(ws_peer_resolve_all(&dev));
+	apply_answers(WS_RESOLVER_SLOTS);
+	CU_ASSERT_FALSE(ws_peer_resolve_all(&dev));
+	apply_answers(N - WS_RESOLVER_SLOTS);
+	for (int i = 0; i < N; i++) {
+		char want[80];
+
+		snprintf(want, sizeof(want), "198.18.0.1:%d", 1000 + i);
+		CU_ASSERT_STRING_EQUAL(endpoint_of(p[i], buf, sizeof(buf)), want);
+	}
+	ws_resolver_destroy(dev.resolver);
+	dev.resolver = NULL;
+	dev_down();
+}
+
 WS_SUITE(peer)
 {
 	WS_ADD(suite, test_peer_table);
@@ -298,4 +330,5 @@ WS_SUITE(peer)
 	WS_ADD(suite, test_staging_bound);
 	WS_ADD(suite, test_inbox);
 	WS_ADD(suite, test_endpoint_resolution);
+	WS_ADD(suite, test_endpoint_resolution_backlog);
 }

@@ -221,6 +221,23 @@ struct run {
 	char *out, *err;
 };
 
+/* The fake DNS: *.example.net exist, except nowhere.example.net; slow.example.net
+ * gets no answer. Counts the lookups. */
+static int dns_lookups;
+
+static int fake_resolve(struct sockaddr_storage *out, const char *host, uint16_t port)
+{
+	(void)port;
+	dns_lookups++;
+	if (!strcmp(host, "slow.example.net"))
+		return -EAGAIN;
+	if (!strcmp(host, "nowhere.example.net") || !strstr(host, ".example.net"))
+		return -EHOSTUNREACH;
+	memset(out, 0, sizeof(*out));
+	out->ss_family = AF_INET;
+	return 0;
+}
+
 /* Run `ws ARGS... NULL` with the fake daemon and input text in. */
 static void run_ws(struct run *r, struct fake *f, const char *in, const char *run_dir, ...)
 {
@@ -239,6 +256,7 @@ static void run_ws(struct run *r, struct fake *f, const char *in, const char *ru
 	ws_cli_init(&cli, input ? input : stdin, out, err);
 	cli.now = NOW;
 	cli.connect = f ? fake_connect : no_connect;
+	resolve_endpoint = fake_resolve;
 	cli.connect_ctx = f;
 	if (run_dir)
 		cli.run_dir = run_dir;
@@ -972,6 +990,53 @@ static void test_cmd_peer_add(void)
 	fake_free(&f);
 }
 
+/* An endpoint name that does not resolve is an error, and nothing is sent. */
+static void test_cmd_peer_endpoint_resolves(void)
+{
+	static const struct {
+		const char *verb, *key, *endpoint, *want;
+	} cases[] = {
+		{ "add", PEER3, "nowhere.example.net:51820", "peer add: endpoint 'nowhere.example.net:51820' "
+		  "does not resolve (no such name, or no address of a usable family); nothing was changed" },
+		{ "set", PEER1, "slow.example.net:1", "peer set: endpoint 'slow.example.net:1' does not "
+		  "resolve (no answer from DNS)" },
+	};
+	struct fake f;
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&f, 0, sizeof(f));
+		f.n_steps = 2;
+		f.steps[0].reply = reply_get;
+		f.steps[1].reply = "errno=0\n\n";
+		dns_lookups = 0;
+		run_ws(&r, &f, NULL, NULL, "peer", cases[i].verb, "ws0", cases[i].key, "endpoint",
+		       cases[i].endpoint, NULL);
+		assert_one_error(&r, cases[i].want);
+		CU_ASSERT_EQUAL(dns_lookups, 1);
+		CU_ASSERT_EQUAL(f.next, 1); /* the get only: no set was sent */
+		run_free(&r);
+		fake_free(&f);
+	}
+	/* An address is not looked up; a name that resolves is sent as the name. */
+	memset(&f, 0, sizeof(f));
+	f.n_steps = 4;
+	f.steps[0].reply = f.steps[2].reply = reply_get;
+	f.steps[1].reply = f.steps[3].reply = "errno=0\n\n";
+	dns_lookups = 0;
+	run_ws(&r, &f, NULL, NULL, "peer", "set", "ws0", PEER1, "endpoint", "[fd18::2]:51820", NULL);
+	CU_ASSERT_EQUAL(r.rc, 0);
+	CU_ASSERT_EQUAL(dns_lookups, 0);
+	run_free(&r);
+	run_ws(&r, &f, NULL, NULL, "peer", "set", "ws0", PEER1, "endpoint", "gw.example.net:9", NULL);
+	CU_ASSERT_EQUAL(r.rc, 0);
+	CU_ASSERT_EQUAL(dns_lookups, 1);
+	CU_ASSERT_STRING_EQUAL(f.requests[3], "set=1\npublic_key=" PEER1 "\nupdate_only=true\n"
+			       "endpoint=gw.example.net:9\n\n");
+	run_free(&r);
+	fake_free(&f);
+}
+
 static void test_cmd_peer_set_del(void)
 {
 	struct fake f = { .n_steps = 6, .steps = {
@@ -1263,6 +1328,7 @@ WS_SUITE(ws_cli)
 	WS_ADD(suite, test_cmd_peer_show);
 	WS_ADD(suite, test_cmd_peer_add);
 	WS_ADD(suite, test_cmd_peer_set_del);
+	WS_ADD(suite, test_cmd_peer_endpoint_resolves);
 	WS_ADD(suite, test_cmd_errors_from_the_socket);
 	WS_ADD(suite, test_exchange);
 	WS_ADD(suite, test_cmd_show_all_and_link_show);

@@ -6,12 +6,18 @@
  * before anything is sent. add and set look the peer up first (the protocol
  * creates peers implicitly), so "exists" and "does not exist" are clear
  * errors; set also sends update_only=true so the daemon never creates one.
+ * A DNS name given as endpoint is resolved here first: wsd resolves it again
+ * on its own, without a way to answer the request with the outcome.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "resolver.h"
 #include "ws.h"
+
+/* How an endpoint name is checked (tests substitute a fake DNS). */
+static ws_resolver_fn *resolve_endpoint = ws_resolver_lookup;
 
 void ws_peer_help(FILE *f)
 {
@@ -24,7 +30,8 @@ void ws_peer_help(FILE *f)
 		"       ws peer del IFACE PUBKEY\n"
 		"add fails when the peer exists, set and del when it does not; set replaces\n"
 		"the allowed-ips list (an empty list \"\" clears it). HOST is an IPv4 address,\n"
-		"[IPv6] or a DNS name (resolved by wsd).\n");
+		"[IPv6] or a DNS name: ws fails when it does not resolve here, and wsd\n"
+		"resolves it again itself.\n");
 }
 
 enum peer_keyword { KW_ALLOWED_IPS, KW_ENDPOINT, KW_KEEPALIVE };
@@ -187,6 +194,25 @@ void ws_peer_build_request(struct ws_ipc_buf *b, const struct ws_peer_args *a, e
 
 /* ---- the commands ---- */
 
+/* A DNS name must resolve now (an address needs no check): 0, or an error printed. */
+static int check_endpoint(struct ws_cli *cli, const struct ws_peer_args *a, const char *cmd)
+{
+	char buf[WS_CONF_ENDPOINT_STRLEN];
+	struct sockaddr_storage ss;
+	int ret;
+
+	if (!a->has_endpoint || a->endpoint.family)
+		return 0;
+	ret = resolve_endpoint(&ss, a->endpoint.host, a->endpoint.port);
+	if (!ret)
+		return 0;
+	return ws_cli_fail(cli, "peer %s: endpoint '%s' does not resolve (%s); nothing was changed",
+			   cmd, ws_conf_format_endpoint(buf, &a->endpoint),
+			   ret == -EHOSTUNREACH ? "no such name, or no address of a usable family"
+			   : ret == -EAGAIN   ? "no answer from DNS"
+					      : strerror(-ret));
+}
+
 /* Look the peer up: 1 present, 0 absent, -1 error (printed; the
  * interface's own key is one). */
 static int peer_exists(struct ws_cli *cli, const struct ws_peer_args *a, const char *cmd)
@@ -230,6 +256,8 @@ static int peer_change(struct ws_cli *cli, int argc, char **argv, enum ws_peer_o
 		ws_cli_fail(cli, "peer %s: no peer %s on '%s'", verbs[op], a.public_key, a.ifname);
 		goto out;
 	}
+	if (check_endpoint(cli, &a, verbs[op]))
+		goto out;
 	snprintf(what, sizeof(what), "peer %s: wsd of '%s' refused the change", verbs[op], a.ifname);
 	ws_peer_build_request(&req, &a, op);
 	ret = ws_cli_set(cli, a.ifname, &req, what) ? WS_EXIT_FAIL : WS_EXIT_OK;
