@@ -19,7 +19,7 @@
 #    by nftables in b; fragmented ICMPv6 (ping -6 -s 3000); IPv4 options
 #    (ping -R, ping -T tsonly).
 # 4. ICMP echo of every size from 0 to the MTU (IPv4: 0..1392, IPv6:
-#    0..1372 bytes of payload), each answered.
+#    0..1372 bytes of payload), each answered with its payload (wsraw -m echo).
 # 5. Bad checksums (wsraw on a raw socket in a, to b through the tunnel): of
 #    16 same-size UDP datagrams of one flow (what the receive side coalesces),
 #    3 with a wrong checksum, over IPv4 and IPv6: exactly the 13 good ones
@@ -39,7 +39,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 A=${PFX}a B=${PFX}b
 
 for args in "-m udp -s 198.19.0.1 -d 192.0.2.1:9" "-m syn -s 10.0.0.1 -d 198.19.0.2:9" \
-	"-m udp -s 2001:db8::1 -d [fd19::2]:9" "-m recv -b 0.0.0.0:9"; do
+	"-m udp -s 2001:db8::1 -d [fd19::2]:9" "-m recv -b 0.0.0.0:9" "-m echo -d 8.8.8.8 -l 1"; do
 	rc=0; "$RAW" $args >/dev/null 2>&1 || rc=$?
 	assert_eq "$rc" 2 "wsraw $args (outside the test ranges)"
 done
@@ -156,9 +156,9 @@ log "3. IPv6 hop-by-hop, destination options, atomic fragment, chains of them: a
 	"fragmented ICMPv6, IPv4 record-route and timestamp options: all answered"
 
 # ---- 4. ICMP of every size up to the MTU ---------------------------------------------------
-sweep() { # sweep DST MAX: one echo of each payload size 0..MAX, each answered
-	n a bash -c 'for ((s = 0; s <= $2; s++)); do ping -c 1 -W 2 -q -s $s "$1" >/dev/null || { echo $s; exit 1; }; done' _ "$1" "$2" >"$TMP/sweep" ||
-		{ sane "ICMP sweep $1"; fail "ICMP to $1 with $(cat "$TMP/sweep") bytes of payload: no reply"; }
+sweep() { # sweep DST MAX: one echo of each payload size 0..MAX, each answered with its payload (wsraw)
+	n a "$RAW" -m echo -d "$1" -l "$2" -t 3 >"$TMP/sweep" ||
+		{ sane "ICMP sweep $1"; cat "$TMP/sweep" >&2; fail "ICMP echo of every size to $1"; }
 	sane "ICMP sweep $1"
 }
 t=$(ms_now)

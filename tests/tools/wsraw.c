@@ -7,6 +7,7 @@
  *   wsraw -m udp -s SRC -d DST:PORT [-p SPORT] [-n COUNT] [-l LEN] [-x LIST] [-e CHAIN]
  *   wsraw -m syn -s SRC -d DST:PORT [-p SPORT] [-n COUNT] [-x LIST]
  *   wsraw -m recv -b ADDR:PORT [-n COUNT] [-t SECONDS]
+ *   wsraw -m echo -d DST -l MAX [-t SECONDS]
  *
  * udp: COUNT datagrams (default 1) of LEN payload bytes (default 64) of one
  * flow, back to back, IPv4 or IPv6 after the addresses. -x LIST (indexes
@@ -17,6 +18,9 @@
  * syn: COUNT TCP SYNs, the -x ones with a wrong TCP checksum.
  * recv: counts UDP datagrams on ADDR:PORT until COUNT arrived or SECONDS
  * (default 5) passed, then prints "received N bytes B" (exit 0).
+ * echo: one ICMP (ICMPv6) echo request of each payload size 0..MAX, one at a
+ * time; each reply must come within SECONDS (default 5) with the same
+ * payload. Prints "answered N of M" (exit 0 when all were).
  * Every address must be in the test ranges (exit 2 otherwise).
  */
 #define TOOL_NAME "wsraw"
@@ -47,7 +51,8 @@ struct opts {
 static void usage(void)
 {
 	fprintf(stderr, "usage: wsraw -m udp|syn -s SRC -d DST:PORT [-p SPORT] [-n COUNT] [-l LEN]"
-			" [-x LIST] [-e CHAIN]\n       wsraw -m recv -b ADDR:PORT [-n COUNT] [-t SECONDS]\n");
+			" [-x LIST] [-e CHAIN]\n       wsraw -m recv -b ADDR:PORT [-n COUNT] [-t SECONDS]\n"
+			"       wsraw -m echo -d DST -l MAX [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -278,6 +283,78 @@ static int run_recv(const struct opts *o)
 	return 0;
 }
 
+/* --- echo -------------------------------------------------------------------- */
+
+static void build_echo(uint8_t *pkt, bool v6, uint16_t id, unsigned size)
+{
+	pkt[0] = v6 ? 128 : 8; /* echo request */
+	pkt[1] = 0;
+	put16(pkt + 2, 0);
+	put16(pkt + 4, id);
+	put16(pkt + 6, (uint16_t)size);
+	for (unsigned i = 0; i < size; i++)
+		pkt[8 + i] = (uint8_t)(size + 7 * i);
+	if (!v6) /* the kernel fills in ICMPv6 checksums itself */
+		put16(pkt + 2, sum_fold(sum_add(pkt, 8 + size, 0)));
+}
+
+/* Wait for the reply to the echo of size bytes: 1 when it came (with the
+ * same payload), 0 at the deadline, -1 when a reply's payload differs. */
+static int await_echo(int fd, bool v6, const uint8_t *req, unsigned size, uint64_t deadline)
+{
+	static uint8_t buf[MAX_PKT + 128];
+
+	while (now_ns() < deadline) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+		size_t h = 0;
+
+		if (poll(&p, 1, (int)((deadline - now_ns()) / MSEC) + 1) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0)
+			continue;
+		if (!v6) /* raw IPv4 sockets see the IP header */
+			h = (size_t)(buf[0] & 0x0f) * 4;
+		if ((size_t)n < h + 8 || buf[h] != (v6 ? 129 : 0) || memcmp(buf + h + 4, req + 4, 4))
+			continue;
+		return (size_t)n == h + 8 + size && !memcmp(buf + h + 8, req + 8, size) ? 1 : -1;
+	}
+	return 0;
+}
+
+static int run_echo(const struct opts *o)
+{
+	static uint8_t pkt[MAX_PKT];
+	bool v6 = o->dst.ss.ss_family == AF_INET6;
+	int fd = socket(o->dst.ss.ss_family, SOCK_RAW, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+	uint16_t id = (uint16_t)getpid();
+	unsigned size, answered = 0;
+	int r = 1;
+
+	if (fd < 0) {
+		perror("wsraw: raw ICMP socket");
+		return 1;
+	}
+	sock_buffers(fd);
+	for (size = 0; size <= o->len && r == 1; size++) {
+		build_echo(pkt, v6, id, size);
+		if (sendto(fd, pkt, 8 + size, 0, (struct sockaddr *)&o->dst.ss, o->dst.len) !=
+		    (ssize_t)(8 + size)) {
+			perror("wsraw: sendto");
+			break;
+		}
+		r = await_echo(fd, v6, pkt, size, now_ns() + (uint64_t)o->seconds * NSEC);
+		if (r == 1)
+			answered++;
+		else
+			printf("%s to the echo of %u bytes\n", r ? "wrong reply" : "no reply", size);
+	}
+	close(fd);
+	printf("answered %u of %u\n", answered, o->len + 1);
+	return answered == o->len + 1 ? 0 : 1;
+}
+
 static void check_opts(struct opts *o, bool have_src, bool have_dst, bool have_bind)
 {
 	bool recv_mode = !strcmp(o->mode, "recv"), syn = !strcmp(o->mode, "syn");
@@ -287,7 +364,13 @@ static void check_opts(struct opts *o, bool have_src, bool have_dst, bool have_b
 			usage();
 		return;
 	}
-	if ((!syn && strcmp(o->mode, "udp")) || !have_src || !have_dst || !o->count)
+	if (!strcmp(o->mode, "echo")) {
+		if (!have_dst || o->len + 8 > MAX_PKT)
+			usage();
+		return;
+	}
+	if ((!syn && strcmp(o->mode, "udp")) || !have_src || !have_dst || !o->count ||
+	    !addr_port(&o->dst))
 		usage();
 	if (o->src.ss.ss_family != o->dst.ss.ss_family) {
 		fprintf(stderr, "wsraw: -s and -d must be of the same address family\n");
@@ -317,7 +400,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'm': o.mode = optarg; break;
 		case 's': opt_addr(&o.src, "source", optarg, PORT_NONE); have_src = true; break;
-		case 'd': opt_addr(&o.dst, "destination", optarg, PORT_REQUIRED); have_dst = true; break;
+		case 'd': opt_addr(&o.dst, "destination", optarg, PORT_OPTIONAL); have_dst = true; break;
 		case 'b': opt_addr(&o.bind, "bind", optarg, PORT_REQUIRED); have_bind = true; break;
 		case 'p': o.sport = (uint16_t)opt_uint(optarg, 65535); break;
 		case 'n': o.count = opt_uint(optarg, MAX_COUNT); break;
@@ -331,5 +414,7 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	check_opts(&o, have_src, have_dst, have_bind);
-	return !strcmp(o.mode, "recv") ? run_recv(&o) : run_send(&o);
+	if (!strcmp(o.mode, "recv"))
+		return run_recv(&o);
+	return !strcmp(o.mode, "echo") ? run_echo(&o) : run_send(&o);
 }
