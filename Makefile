@@ -8,7 +8,7 @@ CLANG ?= clang
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CPPFLAGS += -D_GNU_SOURCE -Isrc
-LIBS := -lsodium -lb2 -lmnl -linih -lpthread
+LIBS := -lsodium -lb2 -lmnl -linih -lpthread -lseccomp
 TEST_LIBS := -lcunit -ljansson
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

@@ -3,7 +3,7 @@
 # Idempotent: installs only what is missing. Run as root (or via sudo).
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev \
-libsodium-dev libb2-dev libmnl-dev libinih-dev libcunit1-dev libjansson-dev \
+libsodium-dev libb2-dev libmnl-dev libinih-dev libcunit1-dev libjansson-dev libseccomp-dev \
 mandoc iproute2 iputils-ping nftables iperf3 socat procps bc jq"
 missing=""
 for p in $PKGS; do

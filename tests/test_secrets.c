@@ -5,6 +5,8 @@
  * while they exist; a peer that goes unlocks exactly its own pages.
  * Lock state is read per page from /proc/self/pagemap and /proc/kpageflags
  * (root), so a page that is only locked by accident does not count.
+ * AddressSanitizer turns mlock into a no-op, so its build checks only the
+ * wiping; the locks are checked by the optimised suite.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,6 +20,19 @@
 #include "test.h"
 
 enum { KPF_MLOCKED_BIT = 33 };
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN_BUILD 1
+#endif
+#endif
+#ifdef ASAN_BUILD
+static const bool asan = true;
+#else
+static const bool asan = false;
+#endif
 
 /* 1 when the page holding addr is resident and mlocked, 0 when not, -1 when unreadable. */
 static int page_locked(const void *addr)
@@ -42,12 +57,14 @@ static int page_locked(const void *addr)
 	return ret;
 }
 
-/* Every page of [p, p + len) is locked. */
+/* Every page of [p, p + len) is locked (always true under ASan: see above). */
 static bool range_locked(const void *p, size_t len)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uintptr_t a = (uintptr_t)p / (uintptr_t)page * (uintptr_t)page;
 
+	if (asan)
+		return true;
 	for (; a < (uintptr_t)p + len; a += (uintptr_t)page)
 		if (page_locked((const void *)a) != 1)
 			return false;
@@ -101,7 +118,7 @@ static void test_peer_locked_and_unlocked(void)
 	CU_ASSERT_TRUE(range_locked(a, sizeof(*a)));
 	CU_ASSERT_TRUE(range_locked(b, sizeof(*b)));
 	with_two = vm_locked_kb();
-	CU_ASSERT(with_two > before);
+	CU_ASSERT(with_two > before || asan);
 	ws_peer_remove(&dev, a);
 	CU_ASSERT_TRUE(range_locked(b, sizeof(*b))); /* b's keys stay locked */
 	ws_peer_remove(&dev, b);

@@ -5,7 +5,8 @@
  * PATH), which forks and exits 0 once the TUN and the control socket are
  * ready; its error is relayed as one line. del signals the daemon named by
  * IFNAME.pid only after its control socket answered, then waits for the
- * socket to go.
+ * process to go and removes the socket and pid files (a daemon that dropped
+ * its privileges cannot remove them from the root-only run directory).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -311,12 +312,32 @@ static int link_add(struct ws_cli *cli, int argc, char **argv)
 
 /* ---- del ---- */
 
-static bool wait_gone(const char *path)
+/* Gone: no such process, or a zombie (its parent has not reaped it yet). */
+static bool pid_gone(long pid)
+{
+	char path[64], buf[512], *paren;
+	ssize_t n;
+	int fd;
+
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && (paren[1] == ' ') && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+static bool wait_gone(long pid)
 {
 	struct timespec pause = { 0, DEL_POLL_MS * 1000000L };
 
 	for (int waited = 0; waited <= DEL_TIMEOUT_MS; waited += DEL_POLL_MS) {
-		if (access(path, F_OK) && errno == ENOENT)
+		if (pid_gone(pid))
 			return true;
 		nanosleep(&pause, NULL);
 	}
@@ -354,9 +375,13 @@ static int link_del(struct ws_cli *cli, int argc, char **argv)
 	if (kill((pid_t)pid, SIGTERM) < 0)
 		return ws_cli_fail(cli, "link del: cannot signal wsd (pid %ld): %s", pid,
 				   strerror(errno));
-	if (run_path(sock, sizeof(sock), cli, argv[1], "sock") || !wait_gone(sock))
+	if (!wait_gone(pid))
 		return ws_cli_fail(cli, "link del: wsd (pid %ld) of '%s' did not exit within %d s",
 				   pid, argv[1], DEL_TIMEOUT_MS / 1000);
+	if (!run_path(sock, sizeof(sock), cli, argv[1], "sock"))
+		unlink(sock);
+	if (!run_path(sock, sizeof(sock), cli, argv[1], "pid"))
+		unlink(sock);
 	return WS_EXIT_OK;
 }
 

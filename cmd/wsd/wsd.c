@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wsd: the wiresocket daemon. Serves one TUN interface from a ws.conf file:
- *   wsd [-f] [-v] [-m MTU] [-w WORKERS] CONFIG IFNAME
+ *   wsd [-f] [-v] [-O] [-D] [-u USER] [-m MTU] [-w WORKERS] CONFIG IFNAME
  * Without -f it forks, and the parent exits 0 only once the interface and the
- * control socket are ready (non-zero, with the error, otherwise).
+ * control socket are ready (non-zero, with the error, otherwise). Once they
+ * are, it runs as USER with CAP_NET_ADMIN only, under a seccomp allow-list.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,11 +23,12 @@
 #include "ipc.h"
 #include "log.h"
 #include "privs.h"
+#include "sandbox.h"
 
 struct options {
-	bool foreground, verbose, no_offloads;
+	bool foreground, verbose, no_offloads, drop_may_fail;
 	unsigned mtu, workers;
-	const char *config, *ifname;
+	const char *config, *ifname, *user;
 };
 
 enum { WS_MAX_WORKERS = 1024 }; /* per direction; more than any machine's CPUs */
@@ -35,10 +37,13 @@ static int status_fd = -1; /* write end of the pipe to the waiting parent */
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: wsd [-f] [-v] [-O] [-m MTU] [-w WORKERS] CONFIG IFNAME\n"
+	fprintf(f, "Usage: wsd [-f] [-v] [-O] [-D] [-u USER] [-m MTU] [-w WORKERS] CONFIG IFNAME\n"
 		   "  -f  stay in the foreground and log to stderr\n"
 		   "  -v  log debug messages\n"
 		   "  -O  no TUN offloads (one IP packet per read and write)\n"
+		   "  -u  the user to run as once set up (default: " WS_PRIVS_USER ", else "
+		   WS_PRIVS_FALLBACK_USER "; root: stay root)\n"
+		   "  -D  start even if dropping privileges fails (debugging only)\n"
 		   "  -m  the interface MTU, 1280..65535 (wsup passes it; default: the config's MTU or 1400)\n"
 		   "  -w  crypto workers per direction, 1..1024 (default: the number of CPUs)\n");
 }
@@ -65,9 +70,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "fvOm:w:h")) != -1) {
+	while ((c = getopt(argc, argv, "fvODu:m:w:h")) != -1) {
 		switch (c) {
 		case 'f': o->foreground = true; break;
+		case 'D': o->drop_may_fail = true; break;
+		case 'u': o->user = optarg; break;
 		case 'O': o->no_offloads = true; break;
 		case 'v': o->verbose = true; break;
 		case 'm':
@@ -179,18 +186,54 @@ static int write_pidfile(const char *ifname)
 	return 0;
 }
 
+static bool may_unlink = true; /* false once the root-only run directory is out of reach */
+
+/* When the daemon no longer may, wsdown, `ws link del` or the next wsd removes them. */
 static void remove_runfiles(const char *ifname)
 {
 	char path[108];
 
+	if (!may_unlink) {
+		ws_debug("%s: run files left for wsdown, ws link del or the next wsd", ifname);
+		return;
+	}
 	if (!ws_ipc_path(path, sizeof(path), ifname, "sock"))
 		unlink(path);
 	if (!ws_ipc_path(path, sizeof(path), ifname, "pid"))
 		unlink(path);
 }
 
+/*
+ * Everything that needs root is open: become u, keep CAP_NET_ADMIN only,
+ * then the seccomp allow-list (threads created afterwards inherit all of it).
+ * 0, or -errno when the drop failed and -D was not given.
+ */
+static int contain(struct ws_device *dev, const struct options *o, const struct ws_privs_user *u)
+{
+	bool sanitized = ws_sandbox_sanitized();
+	int ret = ws_privs_drop(u, sanitized);
+
+	if (!ret && !u->stay_root)
+		may_unlink = false;
+	if (!ret && !sanitized)
+		ret = ws_sandbox_apply(u->stay_root);
+	if (ret && !o->drop_may_fail)
+		return ret;
+	if (ret)
+		ws_warn("%s: cannot drop privileges to user %s: %s; running anyway (-D)", dev->ifname,
+			u->name, strerror(-ret));
+	else if (sanitized)
+		ws_warn("%s: ASan build: no seccomp filter (user %s, CAP_NET_ADMIN only)",
+			dev->ifname, u->name);
+	else
+		ws_info("%s: running as user %s (uid %u), CAP_NET_ADMIN only, seccomp allow-list on%s",
+			dev->ifname, u->name, (unsigned)u->uid, u->stay_root ? " (stays root: -u)" : "");
+	return 0;
+}
+
 /* Consumes the conf: it is wiped as soon as the device and the peers have what they need. */
-static int serve(struct ws_device *dev, const struct options *o, struct ws_conf *c)
+static int serve(struct ws_device *dev, const struct options *o, struct ws_conf *c,
+		 const struct ws_privs_user *u)
 {
 	char msg[256];
 	unsigned mtu = o->mtu ? o->mtu : ws_conf_mtu(c, 0);
@@ -222,10 +265,15 @@ static int serve(struct ws_device *dev, const struct options *o, struct ws_conf 
 		return listen_fd;
 	}
 	write_pidfile(dev->ifname);
-	/* Everything that needs root is open: keep CAP_NET_ADMIN only (threads inherit it). */
-	ret = ws_privs_drop();
-	if (ret)
-		ws_warn("%s: cannot drop capabilities: %s", dev->ifname, strerror(-ret));
+	ret = contain(dev, o, u);
+	if (ret) {
+		snprintf(msg, sizeof(msg), "%s: cannot drop privileges to user %s: %s (-D starts anyway)",
+			 dev->ifname, u->name, strerror(-ret));
+		report(msg);
+		remove_runfiles(dev->ifname);
+		close(listen_fd);
+		return ret;
+	}
 	ret = ws_device_start(dev);
 	if (ret) {
 		snprintf(msg, sizeof(msg), "%s: cannot start threads: %s", dev->ifname, strerror(-ret));
@@ -249,6 +297,7 @@ static int serve(struct ws_device *dev, const struct options *o, struct ws_conf 
 int main(int argc, char **argv)
 {
 	static struct ws_device dev;
+	struct ws_privs_user user;
 	struct options o = {0};
 	struct ws_conf conf;
 	struct ws_conf_error err;
@@ -259,6 +308,17 @@ int main(int argc, char **argv)
 	if (ret) {
 		if (ret == -1)
 			usage(stderr);
+		return 1;
+	}
+	/* Now, while /etc/passwd can be read: a wrong -u fails before anything is set up. */
+	ret = ws_privs_lookup(&user, o.user);
+	if (ret) {
+		if (!o.user)
+			fprintf(stderr, "wsd: neither user %s nor %s exists (choose one with -u)\n",
+				WS_PRIVS_USER, WS_PRIVS_FALLBACK_USER);
+		else
+			fprintf(stderr, "wsd: -u: %s: %s\n", o.user,
+				ret == -ENOENT ? "no such user" : strerror(-ret));
 		return 1;
 	}
 	if (ws_crypto_init()) {
@@ -286,7 +346,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	ret = serve(&dev, &o, &conf);
+	ret = serve(&dev, &o, &conf, &user);
 	ws_conf_free(&conf); /* serve did it, unless it failed before */
 	ws_munlock(&conf, sizeof(conf));
 	ws_device_destroy(&dev);

@@ -172,7 +172,9 @@ static int kill_wsd(pid_t pid, const char *ifname)
 		wsup_err("cannot signal wsd %d: %s", (int)pid, strerror(errno));
 		return -1;
 	}
-	if (wait_gone(pid, ifname, WSUP_STOP_WAIT_MS, true))
+	/* Only the process: a daemon that dropped its privileges leaves its run
+	 * files, which leftovers() removes. */
+	if (wait_gone(pid, ifname, WSUP_STOP_WAIT_MS, false))
 		return 0;
 	wsup_warn("wsd %d (%s) did not stop within %d s", (int)pid, ifname,
 		  WSUP_STOP_WAIT_MS / 1000);
