@@ -3,11 +3,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "conf.h"
 
 void ws_sockaddr_format(char *out, size_t cap, const struct sockaddr_storage *ss)
 {
@@ -45,28 +43,4 @@ bool ws_sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_s
 		       x->sin6_scope_id == y->sin6_scope_id;
 	}
 	return a->ss_family == AF_UNSPEC;
-}
-
-int ws_sockaddr_resolve(struct sockaddr_storage *out, const char *hostport)
-{
-	struct ws_conf_endpoint e;
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_ADDRCONFIG}, *res;
-	char port[8];
-	int ret;
-
-	if (ws_conf_parse_endpoint(&e, hostport))
-		return -EINVAL;
-	snprintf(port, sizeof(port), "%u", e.port);
-	ret = getaddrinfo(e.host, port, &hints, &res);
-	if (ret) {
-		/* AI_ADDRCONFIG hides v6 when only loopback has it: ask again without it. */
-		hints.ai_flags = 0;
-		ret = getaddrinfo(e.host, port, &hints, &res);
-	}
-	if (ret)
-		return ret == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
-	memset(out, 0, sizeof(*out));
-	memcpy(out, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return 0;
 }
