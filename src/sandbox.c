@@ -2,8 +2,9 @@
 /*
  * The allow-list, found with `strace -f -c` of a daemon under traffic (ping,
  * TCP and UDP bulk, handshakes and rekeys, `ws show`, `ws peer set`,
- * `ws link set fwmark`, `ws link del`, SIGTERM) and of name resolution
- * (getaddrinfo: files, DNS over UDP and TCP). Calls that need the one kept
+ * `set fwmark`, `ws link del`, SIGTERM) and of name resolution
+ * (getaddrinfo with the files and dns NSS modules: /etc/hosts, a DNS
+ * answer over UDP). Calls that need the one kept
  * capability (CAP_NET_ADMIN) are narrowed by argument, so the capability
  * only reaches SO_MARK: setsockopt only with the options listed, ioctl only
  * FIONREAD (glibc's DNS client asks how big the answer is), no netlink socket (glibc's AI_ADDRCONFIG probe gets EAFNOSUPPORT and then
