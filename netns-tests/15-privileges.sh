@@ -15,8 +15,8 @@
 #    no inheritable or ambient capability, NoNewPrivs 1, Seccomp 2.
 # 3. Under that filter the tunnel carries ping, TCP and UDP both ways; ws
 #    show, peer set and add/del work; an endpoint given as a name resolves
-#    (/etc/hosts of a's namespace) and an unresolvable one fails through the
-#    DNS path (resolv.conf -> b, port unreachable); `set fwmark` changes
+#    from /etc/hosts of a's namespace, and through DNS (resolv.conf -> b:
+#    first port unreachable, then wsdns answering); `set fwmark` changes
 #    SO_MARK at run time (ss shows it) and back; the daemon is still alive,
 #    with all its threads, and no "Bad system call".
 # 4. SIGTERM: wsd exits 0; it cannot remove its run files from the root-only
@@ -138,7 +138,17 @@ n a "$WS" -j show "$A" >/dev/null || fail "ws -j show"
 n a "$WS" showconf "$A" >/dev/null || fail "ws showconf"
 n a "$WS" peer set "$A" "$pb" endpoint peer-b.wiresocket.test:51820 || fail "peer set endpoint NAME"
 assert_eq "$(wsj_peer "$A" "$pb" .endpoint)" "198.18.15.2:51820" "endpoint resolved from the name"
+# No DNS server yet: the query gets a port unreachable.
 n a "$WS" peer set "$A" "$pb" endpoint nx.wiresocket.test:51820 >/dev/null 2>&1 || true
+# A DNS answer: query, reply and parsing all under the filter.
+ip netns exec "$B" "$TOOLS/wsdns" -l 198.18.15.2:53 -a 198.18.15.2 -t 30 2>"$TMP/dns.log" &
+PIDS+=($!); dns=$!
+wait_for 5 sh -c "ip netns exec ${PFX}b ss -uanH 'sport = :53' | grep -q ."
+n a "$WS" peer set "$A" "$pb" endpoint 198.18.15.3:51820 || fail "peer set endpoint (other IP)"
+n a "$WS" peer set "$A" "$pb" endpoint peer-b-dns.wiresocket.test:51820 || fail "peer set endpoint DNS name"
+assert_eq "$(wsj_peer "$A" "$pb" .endpoint)" "198.18.15.2:51820" "endpoint resolved through DNS"
+stop_pid "$dns"
+grep -q '^queries [1-9]' "$TMP/dns.log" || fail "no DNS query answered: $(cat "$TMP/dns.log")"
 k3=$(genkey | pubkey)
 n a "$WS" peer add "$A" "$k3" allowed-ips 198.19.15.9/32 || fail "peer add"
 n a "$WS" peer del "$A" "$k3" || fail "peer del"

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -34,8 +35,9 @@ struct ws_peer *ws_peer_lookup(struct ws_device *dev, const uint8_t public_key[W
 
 /*
  * A peer holds its session keys and the precomputed static DH: it has pages
- * of its own (whole pages, page-aligned), locked before any key is written,
- * so that unlocking it when it goes never unlocks another peer's keys.
+ * of its own (an anonymous mapping, so no alignment padding), locked before
+ * any key is written, so that unlocking it when it goes never unlocks
+ * another peer's keys.
  */
 static size_t page_size(void)
 {
@@ -52,20 +54,19 @@ static size_t peer_alloc_size(void)
 static struct ws_peer *peer_alloc(void)
 {
 	size_t size = peer_alloc_size();
-	struct ws_peer *p = aligned_alloc(page_size(), size);
+	struct ws_peer *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (!p)
+	if (p == MAP_FAILED)
 		return NULL;
-	memset(p, 0, size);
-	ws_mlock(p, size); /* where the limit allows */
+	ws_mlock(p, size); /* where the limit allows; the mapping starts zeroed */
 	return p;
 }
 
-/* Wipe, unlock and free. */
+/* Wipe, unlock and unmap. */
 static void peer_free(struct ws_peer *p)
 {
 	ws_munlock(p, peer_alloc_size());
-	free(p);
+	munmap(p, peer_alloc_size());
 }
 
 struct ws_peer *ws_peer_create(struct ws_device *dev, const uint8_t public_key[WS_KEY_LEN])

@@ -2,11 +2,12 @@
 /*
  * The allow-list, found with `strace -f -c` of a daemon under traffic (ping,
  * TCP and UDP bulk, handshakes and rekeys, `ws show`, `ws peer set`,
- * `ws link set fwmark`, `ws link del`, SIGTERM) and of name resolution
- * (getaddrinfo: files, DNS over UDP and TCP). Calls that need the one kept
+ * `set fwmark`, `ws link del`, SIGTERM) and of name resolution
+ * (getaddrinfo with the files and dns NSS modules: /etc/hosts, a DNS
+ * answer over UDP). Calls that need the one kept
  * capability (CAP_NET_ADMIN) are narrowed by argument, so the capability
- * only reaches SO_MARK: setsockopt only with the options listed, no ioctl,
- * no netlink socket (glibc's AI_ADDRCONFIG probe gets EAFNOSUPPORT and then
+ * only reaches SO_MARK: setsockopt only with the options listed, ioctl only
+ * FIONREAD (glibc's DNS client asks how big the answer is), no netlink socket (glibc's AI_ADDRCONFIG probe gets EAFNOSUPPORT and then
  * assumes both families, as it does without netlink), no raw or packet
  * socket. Files open read-only, threads are created but never processes.
  */
@@ -17,6 +18,7 @@
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <seccomp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -126,6 +128,11 @@ static int add_narrowed(scmp_filter_ctx ctx, bool allow_unlink)
 	c = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
 	if (!ret)
 		ret = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, &c);
+	/* How many bytes wait on a socket (glibc's DNS client); no other ioctl,
+	 * SIOCSIF* on an inet socket would reach CAP_NET_ADMIN. */
+	c = SCMP_A1(SCMP_CMP_EQ, FIONREAD);
+	if (!ret)
+		ret = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &c);
 	if (!ret && allow_unlink)
 		ret = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unlink), 0, NULL);
 	return ret;

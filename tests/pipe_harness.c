@@ -527,32 +527,34 @@ static int reply_errno(const char *reply)
 
 int ws_pipe_request(struct ws_pipe *p, struct ws_pipe_end *e, const char *req, char **reply)
 {
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	ssize_t n;
-	int fd, sv[2] = {-1, -1}, ret;
+	int fd, ret;
 
 	*reply = NULL;
-	if (p->threads) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (!p->threads) {
+		/* No ctl thread: run the request as ctl would, on a copy it may modify. */
+		struct ws_ipc_buf out;
+		char *in = strdup(req);
 
-		memcpy(sun.sun_path, e->sock_path, strlen(e->sock_path) + 1);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -errno;
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-			ret = -errno;
-			close(fd);
-			return ret;
-		}
-	} else {
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-			return -errno;
-		fd = sv[1];
+		if (!in)
+			return -ENOMEM;
+		ws_uapi_exec(&e->dev, in, (ssize_t)strlen(in), &out);
+		free(in);
+		*reply = out.data ? strndup(out.data, out.len) : NULL;
+		ws_ipc_buf_free(&out);
+		return *reply ? reply_errno(*reply) : -ENOMEM;
+	}
+	memcpy(sun.sun_path, e->sock_path, strlen(e->sock_path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
 	}
 	ret = ws_ipc_write_all(fd, req, strlen(req));
-	if (!ret && sv[0] >= 0) {
-		ws_uapi_handle(&e->dev, sv[0]);
-		close(sv[0]);
-	}
 	n = ret ? ret : ws_ipc_read_message(fd, reply, 5000);
 	close(fd);
 	if (n < 0)

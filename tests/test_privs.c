@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <net/if.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -99,7 +100,7 @@ static int probe_allowed(void)
 		return BAD_CALL;
 	close(fd);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0 || ioctl(fd, FIONREAD, &mark) < 0)
 		return BAD_CALL;
 	close(fd);
 	fd = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
@@ -113,9 +114,10 @@ static int probe_allowed(void)
 
 static int probe_ioctl(void)
 {
-	int n;
+	struct ifreq ifr = {.ifr_name = "lo"};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
-	ioctl(0, FIONREAD, &n); /* no ioctl at all: SIOCSIF* could use CAP_NET_ADMIN */
+	ioctl(fd, SIOCGIFFLAGS, &ifr); /* only FIONREAD: SIOCSIF* could use CAP_NET_ADMIN */
 	return OK;
 }
 
