@@ -146,7 +146,7 @@ static int wait_ms(uint64_t a, uint64_t b)
 
 int ws_ctl_run(struct ws_device *dev, int listen_fd)
 {
-	static struct ws_ctl_clients clients; /* ctl thread only */
+	struct ws_ctl_clients clients; /* this device's control-socket clients */
 	sigset_t mask;
 	int ep, sfd, ret = 0;
 	uint64_t next = 0;
