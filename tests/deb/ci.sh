@@ -63,8 +63,10 @@ teardown() {
 		dpkg --purge wiresocket >/tmp/ws-deb-purge.log 2>&1 || cat /tmp/ws-deb-purge.log >&2
 	fi
 	# A user and group this run created go again; one that was there stays.
-	if [ -z "$user_before" ] && getent passwd _wiresocket >/dev/null; then userdel _wiresocket; fi
-	if [ -z "$group_before" ] && getent group _wiresocket >/dev/null; then groupdel _wiresocket; fi
+	if [ -z "$user_before" ] && getent passwd _wiresocket >/dev/null; then
+		userdel _wiresocket || say "WARNING: could not remove the user _wiresocket this run created (a process of another test uses it?)"
+	fi
+	if [ -z "$group_before" ] && getent group _wiresocket >/dev/null; then groupdel _wiresocket 2>/dev/null; fi
 }
 trap teardown EXIT
 
