@@ -3,6 +3,8 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 CC ?= cc
 CLANG ?= clang
 CFLAGS ?= -O2 -g
@@ -69,7 +71,7 @@ $(B)/asan/libwiresocket.a: $(call lib_objs,$(B)/asan)
 # --- programs --------------------------------------------------------------------
 define prog_rule
 $(B)/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard cmd/$(1)/*.c)) $(B)/libwiresocket.a
-	$$(Q)$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LIBS)
+	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach p,ws wsd wsup,$(eval $(call prog_rule,$(p))))
 
@@ -90,16 +92,16 @@ $(B)/wsdown: $(B)/wsup
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(B)/libwiresocket.a
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tools/%: $(B)/obj/tests/tools/%.o $(B)/libwiresocket.a
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # --- unit tests (optimised and ASan+UBSan) ------------------------------------------
 $(B)/tests/unit: $(patsubst %.c,$(B)/obj/%.o,$(TEST_SRC)) $(B)/libwiresocket.a
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
 $(B)/asan/tests/unit: $(patsubst %.c,$(B)/asan/obj/%.o,$(TEST_SRC)) $(B)/asan/libwiresocket.a
 	@mkdir -p $(@D)
@@ -156,7 +158,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) check-run
 
-check-run: vectors-match unit unit-asan fuzz-smoke man-lint netns bench-smoke
+check-run: vectors-match unit unit-asan completion-test fuzz-smoke man-lint netns deb-check bench-smoke
 	@echo "check: all passed"
 
 bench: all
@@ -175,13 +177,43 @@ demo: deps
 	$(MAKE) all
 	bash scripts/demo.sh
 
-install: all
+# The programs, man pages, unit, completion, /etc/wiresocket and the examples
+# (the Debian package ships exactly these: tests/deb/check.sh compares).
+install: $(PROGS) $(B)/wsdown
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(PROGS) $(B)/wsdown $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	ln -sf wsup $(DESTDIR)$(PREFIX)/bin/wsdown
 	for m in $(MANS); do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
-	install -D -m 0644 configs/wsup@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/wsup@.service
+	ln -sf wsup.8 $(DESTDIR)$(PREFIX)/share/man/man8/wsdown.8
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/bin/|$(PREFIX)/bin/|g' configs/wsup@.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/wsup@.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/wsup@.service
+	install -D -m 0644 completions/ws $(DESTDIR)$(BASHCOMPDIR)/ws
+	ln -sf ws $(DESTDIR)$(BASHCOMPDIR)/wsup
+	ln -sf ws $(DESTDIR)$(BASHCOMPDIR)/wsdown
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/wiresocket
 	install -d $(DESTDIR)$(PREFIX)/share/doc/wiresocket/examples
 	install -m 0644 configs/*.conf $(DESTDIR)$(PREFIX)/share/doc/wiresocket/examples/
+
+.PHONY: deb deb-check completion-test
+# The Debian package, built with dpkg-buildpackage in a copy of the tree (so
+# neither build/ nor the parent directory is touched); the .deb, .changes and
+# .buildinfo land in build/.
+deb:
+	rm -rf $(B)/debsrc $(B)/wiresocket*.deb $(B)/wiresocket_*.changes $(B)/wiresocket_*.buildinfo
+	mkdir -p $(B)/debsrc/wiresocket
+	tar --exclude=./build --exclude=./.git --exclude=./debian/_build -cf - . | tar -C $(B)/debsrc/wiresocket -xf -
+	cd $(B)/debsrc/wiresocket && dpkg-buildpackage -us -uc -b $(DEB_FLAGS)
+	mv $(B)/debsrc/wiresocket*.deb $(B)/debsrc/wiresocket_*.changes $(B)/debsrc/wiresocket_*.buildinfo $(B)/
+	rm -rf $(B)/debsrc
+
+# Build the package, lintian, compare with `make install`, install it, a
+# smoke test in a private namespace, purge (tests/deb/ci.sh; root).
+deb-check:
+	bash tests/deb/ci.sh
+
+completion-test:
+	bash tests/completion/test.sh
 
 clean:
 	rm -rf $(B)
