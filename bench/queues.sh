@@ -7,7 +7,9 @@
 #   [A] iperf3 -> TCP socket -> TUN qdisc -> TUN ring -> wsd (tx batch) -> UDP socket
 #       -> veth -> [B] backlog -> UDP socket -> wsd (rx batch) -> TUN write -> TCP
 #
-#   bench/queues.sh [--rounds N] [--time S] [--interval S] [--mtu N] [--keep]
+#   bench/queues.sh [--rounds N] [--time S] [--interval S] [--mtu N] [--cc ALGO] [--keep]
+# (defaults: 3 rounds of 6 s, samples every 0.25 s, MTU 1420, the namespace's
+# default TCP congestion control; --cc passes iperf3 -C ALGO, e.g. cubic)
 # Needs root, iperf3, ping, ip, ss, tc, $BUILD/wsd; perf (optional) counts the
 # daemons' system calls for the batch sizes. The same topology and wsd
 # configuration as bench/tunnel.sh; the same safety rules (this run's
@@ -19,7 +21,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 WSD=$BUILD/wsd WS=$BUILD/ws
-ROUNDS=3 SECS=6 IVL=0.25 MTU=1420 KEEP=0
+ROUNDS=3 SECS=6 IVL=0.25 MTU=1420 KEEP=0 CC=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=$2; shift ;;
@@ -27,13 +29,15 @@ while [ $# -gt 0 ]; do
 	--interval) IVL=$2; shift ;;
 	--mtu) MTU=$2; shift ;;
 	--keep) KEEP=1 ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--cc) CC=$2; shift ;;
+	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench/queues.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
 done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ && $SECS =~ ^[1-9][0-9]*$ && $SECS -ge 3 && $MTU =~ ^[1-9][0-9]*$ ]] ||
 	{ echo "bench/queues.sh: --rounds, --mtu need a positive integer, --time one >= 3" >&2; exit 2; }
+[[ $CC =~ ^[a-z0-9_]*$ ]] || { echo "bench/queues.sh: --cc: a congestion control name" >&2; exit 2; }
 [[ $IVL =~ ^0?\.[0-9]+$|^[1-9]$ ]] || { echo "bench/queues.sh: --interval: seconds, e.g. 0.25" >&2; exit 2; }
 
 log() { echo "[$(date +%T)] $*" >&2; }
@@ -96,6 +100,7 @@ ip -n "$NA" addr add 198.19.0.1/24 dev "$TA" && ip -n "$NB" addr add 198.19.0.2/
 wait_for 10 ip netns exec "$NA" ping -n -c 1 -W 1 "$DST" || die "the tunnel did not come up"
 TXQ=$(ip netns exec "$NA" cat "/sys/class/net/$TA/tx_queue_len")
 QDISC=$(tc -n "$NA" qdisc show dev "$TA" | awk 'NR == 1 { print $2 }')
+[ -n "$CC" ] || CC=$(ip netns exec "$NA" sysctl -n net.ipv4.tcp_congestion_control)
 log "tunnel up: wsd A $WPID_a, wsd B $WPID_b; TUN txqueuelen $TXQ, qdisc $QDISC"
 
 # --- one sample ----------------------------------------------------------------------
@@ -175,6 +180,51 @@ perf_count() {
 # devcount NS IF FIELD: a counter of /proc/net/dev (2 rx bytes, 3 rx packets, 5 rx drop, 10 tx bytes, 11 tx packets, 13 tx drop).
 devcount() { ip netns exec "$1" awk -v i="$2" -v c="$3" '{ sub(/:/, " "); $0 = $0 } $1 == i { print $c }' /proc/net/dev; }
 
+# perf_trace OUT: 1 s of tracepoints for the small packets on the path (the pings; the data
+# is filtered out in the kernel by its length), for hops_table.
+perf_trace() {
+	[ -n "$PERF" ] || return 0
+	timeout -k 2 8 "$PERF" record -q -a -o "$1.data" -e net:net_dev_queue --filter 'len == 84' \
+		-e net:net_dev_xmit --filter 'len < 400' -e net:netif_receive_skb --filter 'len < 400' \
+		-e syscalls:sys_exit_read --filter "ret == $((84 + 10))" -e syscalls:sys_exit_recvmmsg --filter 'ret > 0' \
+		-- sleep 1 >/dev/null 2>&1 &&
+		"$PERF" script -i "$1.data" -F pid,time,event,trace >"$1" 2>/dev/null
+	rm -f "$1.data"
+}
+# hops FILE: one line per echo request traced end to end, the time (us) of each hop:
+# A qdisc (ping -> TUN driver), A TUN ring (-> wsd A reads it), wsd A (read -> sealed
+# datagram on the veth), veth + B backlog (-> B's IP stack), B UDP socket (-> the next
+# recvmmsg of wsd B returns), wsd B rx (-> it writes the packet to its TUN), B echo (-> the
+# reply enters B's TUN), reply path (-> A's TUN delivers it). Each hop: the first event of
+# the next kind after the previous one (FIFO queues).
+hops() {
+	awk -v ta="$TA" -v tb="$TB" -v va="$VA" -v vb="$VB" -v wa="$WPID_a" -v wb="$WPID_b" '
+		function dev(   d) { d = $0; sub(/.*dev=/, "", d); sub(/ .*/, "", d); return d }
+		function ln(   l) { l = $0; sub(/.* len=/, "", l); sub(/ .*/, "", l); return l + 0 }
+		{ t = $2; sub(/:$/, "", t); t *= 1e6; e = $3; k = 0 }
+		e == "net:net_dev_queue:" && dev() == ta { k = 1 }
+		e == "net:net_dev_xmit:" && dev() == ta && ln() == 84 { k = 2 }
+		e == "syscalls:sys_exit_read:" && $1 == wa { k = 3 }
+		e == "net:net_dev_xmit:" && dev() == va { k = 4 }
+		e == "net:netif_receive_skb:" && dev() == vb { k = 5 }
+		e == "syscalls:sys_exit_recvmmsg:" && $1 == wb { k = 6 }
+		e == "net:netif_receive_skb:" && dev() == tb && ln() == 84 { k = 7 }
+		e == "net:net_dev_xmit:" && dev() == tb && ln() == 84 { k = 8 }
+		e == "net:netif_receive_skb:" && dev() == ta && ln() == 84 { k = 9 }
+		k { n[k]++; ev[k, n[k]] = t }
+		END {
+			for (i = 1; i <= n[1]; i++) {
+				c = ev[1, i]; line = ""
+				for (k = 2; k <= 9; k++) {
+					while (p[k] < n[k] && ev[k, p[k] + 1] < c) p[k]++
+					if (p[k] >= n[k]) { line = ""; break }
+					p[k]++; line = line " " ev[k, p[k]] - c; c = ev[k, p[k]]
+				}
+				if (line != "") print substr(line, 2)
+			}
+		}' "$1"
+}
+
 # --- rounds ----------------------------------------------------------------------------
 # Medians without gawk: MED is an awk function, med(i): the median of column i over rows 1..n of v[].
 MED='function med(i,   a, k, j, m, x) { m = 0
@@ -192,14 +242,15 @@ for ((R = 1; R <= ROUNDS; R++)); do
 	bg "$D/server.log" timeout -k 2 $((SECS + 20)) ip netns exec "$NB" iperf3 -s -1 -p 5201
 	spid=$BG_PID
 	wait_for 10 sh -c "ip netns exec $NB ss -Hltn 'sport = :5201' | grep -q ." || die "iperf3 server did not start"
-	timeout -k 2 $((SECS + 15)) ip netns exec "$NA" iperf3 -c "$DST" -p 5201 -J -t "$SECS" >"$D/iperf.json" 2>"$D/client.log" &
+	timeout -k 2 $((SECS + 15)) ip netns exec "$NA" iperf3 -c "$DST" -p 5201 -J -t "$SECS" ${CC:+-C "$CC"} >"$D/iperf.json" 2>"$D/client.log" &
 	cpid=$!; PIDS+=("$cpid")
 	wait_for 5 sh -c "[ \$(ip netns exec $NA ss -Htn state established '( dport = :5201 )' | wc -l) -ge 2 ]"
 	sleep 0.5
 	timeout -k 2 $((SECS + 10)) ip netns exec "$NA" ping -n -i 0.01 -c "$NP" -W 1 "$DST" >"$D/ping.txt" 2>&1 &
 	ppid=$!; PIDS+=("$ppid")
 	# perf on both daemons for 1 s, in the middle of the pings
-	( sleep 0.7; perf_batches "$WPID_a" "$D/perf-a.txt" & perf_batches "$WPID_b" "$D/perf-b.txt"; wait ) &
+	( sleep 0.7; perf_batches "$WPID_a" "$D/perf-a.txt" & perf_batches "$WPID_b" "$D/perf-b.txt"; wait
+	  [ $SECS -ge 5 ] && sleep 0.2 && perf_trace "$D/trace.txt" ) &
 	fpid=$!; PIDS+=("$fpid")
 	t0=$(date +%s.%N)
 	pp0=$(devcount "$NA" "$TA" 11) pb0=$(devcount "$NA" "$TA" 10) pr0=$(devcount "$NB" "$TB" 3)
@@ -235,6 +286,7 @@ for ((R = 1; R <= ROUNDS; R++)); do
 		END { printf "%d %.2f %s %s", r, g, pa, p9; for (i = 2; i <= nf; i++) printf " %s %s", med(i), mx(i); printf " %s %s %s %d %d\n", txb, txk, rxb, pla, plb }' \
 		"$D/samples" >>"$SUMMARY"
 	[ -n "${QUEUES_TRACE:-}" ] && cat "$D/samples" >&2
+	[ -s "$D/trace.txt" ] && hops "$D/trace.txt" >"$D/hops" && sed "s/^/$R /" "$D/hops" >>"$TMP/hops"
 done
 
 # --- report -----------------------------------------------------------------------------
@@ -245,7 +297,7 @@ done
 # B Recv-Q KB 35/36, B TUN qdisc KB 37/38; then A pkts/batch 39, A KB/batch 40, B TUN writes/recvmmsg 41,
 # polls in 1 s of A's tx thread 42 and B's rx thread 43.
 echo
-echo "## Queues under one TCP stream, wiresocket (wsd at $(git -C "$ROOT" describe --always --dirty 2>/dev/null), MTU $MTU, $ROUNDS round(s) of $SECS s, samples every $IVL s)"
+echo "## Queues under one TCP stream, wiresocket (wsd at $(git -C "$ROOT" describe --always --dirty 2>/dev/null), MTU $MTU, $ROUNDS round(s) of $SECS s, TCP $CC, samples every $IVL s)"
 echo
 echo "A's TUN: qdisc $QDISC, txqueuelen $TXQ. Cells: median over the round's samples (max in brackets); ms: that many bytes at the round's TCP throughput."
 echo
@@ -261,4 +313,26 @@ awk "$MED"'{ for (i = 1; i <= NF; i++) v[i, NR] = $i; n = NR }
 		printf "Medians over the rounds: TCP %.2f Gbit/s; ping avg %.3f ms, p99 %.3f ms; TCP srtt %.2f ms; in flight %d KB (%.2f ms);", med(2), med(3), med(4), med(11), med(7), (K ? med(7) / K : 0)
 		printf " A TUN qdisc %d KB, A TUN ring %d KB (%.2f ms); A tx batch %.1f pkts, %d KB (%.2f ms); A UDP wmem %d KB; B UDP rmem %d KB (%.2f ms).\n",
 			med(13), med(19), (K ? med(19) / K : 0), med(39), med(40), (K ? med(40) / K : 0), med(21), med(27), (K ? med(27) / K : 0) }' "$SUMMARY"
+if [ -s "$TMP/hops" ]; then
+	echo
+	echo "Where one echo request and its reply spend their time (perf tracepoints, 1 s a round, all rounds; µs):"
+	echo
+	echo "| hop | median | p90 | p99 | max |"
+	echo "|---|---|---|---|---|"
+	for k in 1 2 3 4 5 6 7 8 0; do
+		case $k in
+		1) h="A TUN qdisc (ping's send -> TUN driver)" ;; 2) h="A TUN ring (-> wsd A reads it)" ;;
+		3) h="wsd A tx batch (read -> sealed datagram on the veth)" ;; 4) h="veth + B's backlog (-> B's IP stack)" ;;
+		5) h="B UDP socket (-> wsd B's next recvmmsg returns)" ;; 6) h="wsd B rx batch (-> wsd B writes it to its TUN)" ;;
+		7) h="B's kernel answers (-> the reply enters B's TUN)" ;;
+		8) h="reply: B TUN, wsd B tx, veth, wsd A rx (-> A's TUN delivers it)" ;; 0) h="total (request queued -> reply delivered)" ;;
+		esac
+		awk -v k=$k '{ if (k) x = $(k + 1); else { x = 0; for (i = 2; i <= NF; i++) x += $i } print x }' "$TMP/hops" | sort -g |
+			awk -v h="$h" '{ v[NR] = $1 } END { if (!NR) exit
+				q = int(NR * 0.9 + 0.999999); r = int(NR * 0.99 + 0.999999); if (r > NR) r = NR
+				printf "| %s | %.0f | %.0f | %.0f | %.0f |\n", h, v[int((NR + 1) / 2)], v[q], v[r], v[NR] }'
+	done
+	echo
+	echo "$(wc -l <"$TMP/hops") echo requests traced end to end."
+fi
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (the run shares them)."
