@@ -134,7 +134,7 @@ parse_a() {
 	sec == "@tc" && /^ *Sent/ { qs = $2; qsp = $4; for (i = 1; i <= NF; i++) if ($i == "(dropped") { qd = $(i + 1); sub(/,/, "", qd) } }
 	sec == "@tc" && /^ *backlog/ { qb = $2; qp = $3; sub(/b$/, "", qb); sub(/p$/, "", qp)
 		if (qb ~ /K$/) { sub(/K$/, "", qb); qb *= 1000 } else if (qb ~ /M$/) { sub(/M$/, "", qb); qb *= 1e6 } }
-	sec == "@udp" && /skmem/ { match($0, /t[0-9]+,/); wm = substr($0, RSTART + 1, RLENGTH - 2) }
+	sec == "@udp" && /^UNCONN/ { wm = $3 }    # Send-Q: sk_wmem_alloc
 	END {
 		tb = (c[1] + c[3]) / 2; tp = (c[2] + c[4]) / 2
 		ring = (qs - 52 * qsp) - (tb - 52 * tp)
@@ -146,8 +146,8 @@ parse_b() {
 	awk -v tb="$TB" '
 	/^@/ { sec = $1; next }
 	sec == "@dev" { sub(/:/, " "); $0 = $0 }
-	sec == "" && /skmem/ { match($0, /\(r[0-9]+,/); rm = substr($0, RSTART + 2, RLENGTH - 3)
-		match($0, /d[0-9]+\)/); dr = substr($0, RSTART + 1, RLENGTH - 2) }
+	sec == "" && /^UNCONN/ { rm = $2 }        # Recv-Q: sk_rmem_alloc less what UDP has read but not yet uncharged
+	sec == "" && /skmem/ { match($0, /d[0-9]+\)/); dr = substr($0, RSTART + 1, RLENGTH - 2) }
 	sec == "@snmp" && $1 == "Udp:" { if ($2 ~ /^[0-9]+$/) { for (i = 2; i <= NF; i++) if (h[i] == "RcvbufErrors") rb = $i }
 		else for (i = 2; i <= NF; i++) h[i] = $i }
 	sec == "@dev" && $1 == tb { rd = $5 }
@@ -186,19 +186,19 @@ perf_trace() {
 	[ -n "$PERF" ] || return 0
 	timeout -k 2 8 "$PERF" record -q -a -o "$1.data" -e net:net_dev_queue --filter 'len == 84' \
 		-e net:net_dev_xmit --filter 'len < 400' -e net:netif_receive_skb --filter 'len < 400' \
-		-e syscalls:sys_exit_read --filter "ret == $((84 + 10))" -e syscalls:sys_exit_recvmmsg --filter 'ret > 0' \
-		-- sleep 1 >/dev/null 2>&1 &&
+		-e syscalls:sys_exit_read --filter "ret == $((84 + 10))" -- sleep 1 >/dev/null 2>&1 &&
 		"$PERF" script -i "$1.data" -F pid,time,event,trace >"$1" 2>/dev/null
 	rm -f "$1.data"
 }
 # hops FILE: one line per echo request traced end to end, the time (us) of each hop:
 # A qdisc (ping -> TUN driver), A TUN ring (-> wsd A reads it), wsd A (read -> sealed
-# datagram on the veth), veth + B backlog (-> B's IP stack), B UDP socket (-> the next
-# recvmmsg of wsd B returns), wsd B rx (-> it writes the packet to its TUN), B echo (-> the
-# reply enters B's TUN), reply path (-> A's TUN delivers it). Each hop: the first event of
-# the next kind after the previous one (FIFO queues).
+# datagram on the veth), veth + B backlog (-> B's IP stack), B's UDP socket and wsd B's rx
+# batch (-> wsd B writes the packet to its TUN; no tracepoint separates the two: a small
+# datagram is copied out without one, and its skb is freed later), B echo (-> the reply
+# enters B's TUN), reply path (-> A's TUN delivers it). Each hop: the first event of the
+# next kind after the previous one (FIFO queues).
 hops() {
-	awk -v ta="$TA" -v tb="$TB" -v va="$VA" -v vb="$VB" -v wa="$WPID_a" -v wb="$WPID_b" '
+	awk -v ta="$TA" -v tb="$TB" -v va="$VA" -v vb="$VB" -v wa="$WPID_a" '
 		function dev(   d) { d = $0; sub(/.*dev=/, "", d); sub(/ .*/, "", d); return d }
 		function ln(   l) { l = $0; sub(/.* len=/, "", l); sub(/ .*/, "", l); return l + 0 }
 		{ t = $2; sub(/:$/, "", t); t *= 1e6; e = $3; k = 0 }
@@ -207,15 +207,17 @@ hops() {
 		e == "syscalls:sys_exit_read:" && $1 == wa { k = 3 }
 		e == "net:net_dev_xmit:" && dev() == va { k = 4 }
 		e == "net:netif_receive_skb:" && dev() == vb { k = 5 }
-		e == "syscalls:sys_exit_recvmmsg:" && $1 == wb { k = 6 }
-		e == "net:netif_receive_skb:" && dev() == tb && ln() == 84 { k = 7 }
-		e == "net:net_dev_xmit:" && dev() == tb && ln() == 84 { k = 8 }
-		e == "net:netif_receive_skb:" && dev() == ta && ln() == 84 { k = 9 }
+		e == "net:netif_receive_skb:" && dev() == tb && ln() == 84 { k = 6 }
+		e == "net:net_dev_xmit:" && dev() == tb && ln() == 84 { k = 7 }
+		e == "net:netif_receive_skb:" && dev() == ta && ln() == 84 { k = 8 }
 		k { n[k]++; ev[k, n[k]] = t }
 		END {
+			printf "  traced events per hop kind (equal counts: one per ping):" >"/dev/stderr"
+			for (k = 1; k <= 8; k++) printf " %d", n[k] >"/dev/stderr"
+			printf "\n" >"/dev/stderr"
 			for (i = 1; i <= n[1]; i++) {
 				c = ev[1, i]; line = ""
-				for (k = 2; k <= 9; k++) {
+				for (k = 2; k <= 8; k++) {
 					while (p[k] < n[k] && ev[k, p[k] + 1] < c) p[k]++
 					if (p[k] >= n[k]) { line = ""; break }
 					p[k]++; line = line " " ev[k, p[k]] - c; c = ev[k, p[k]]
@@ -319,13 +321,13 @@ if [ -s "$TMP/hops" ]; then
 	echo
 	echo "| hop | median | p90 | p99 | max |"
 	echo "|---|---|---|---|---|"
-	for k in 1 2 3 4 5 6 7 8 0; do
+	for k in 1 2 3 4 5 6 7 0; do
 		case $k in
 		1) h="A TUN qdisc (ping's send -> TUN driver)" ;; 2) h="A TUN ring (-> wsd A reads it)" ;;
 		3) h="wsd A tx batch (read -> sealed datagram on the veth)" ;; 4) h="veth + B's backlog (-> B's IP stack)" ;;
-		5) h="B UDP socket (-> wsd B's next recvmmsg returns)" ;; 6) h="wsd B rx batch (-> wsd B writes it to its TUN)" ;;
-		7) h="B's kernel answers (-> the reply enters B's TUN)" ;;
-		8) h="reply: B TUN, wsd B tx, veth, wsd A rx (-> A's TUN delivers it)" ;; 0) h="total (request queued -> reply delivered)" ;;
+		5) h="B's UDP socket + wsd B rx batch (-> wsd B writes it to its TUN)" ;;
+		6) h="B's kernel answers (-> the reply enters B's TUN)" ;;
+		7) h="reply: B TUN, wsd B tx, veth, wsd A rx (-> A's TUN delivers it)" ;; 0) h="total (request queued -> reply delivered)" ;;
 		esac
 		awk -v k=$k '{ if (k) x = $(k + 1); else { x = 0; for (i = 2; i <= NF; i++) x += $i } print x }' "$TMP/hops" | sort -g |
 			awk -v h="$h" '{ v[NR] = $1 } END { if (!NR) exit
