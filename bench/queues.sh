@@ -198,22 +198,36 @@ perf_trace() {
 # enters B's TUN), reply path (-> A's TUN delivers it). Each hop: the first event of the
 # next kind after the previous one (FIFO queues).
 hops() {
-	awk -v ta="$TA" -v tb="$TB" -v va="$VA" -v vb="$VB" -v wa="$WPID_a" '
+	# Ethernet 14, IPv4 20, UDP 8, transport header 16, tag 16, channel 1, event header 3, the ping's 84.
+	awk -v ta="$TA" -v tb="$TB" -v va="$VA" -v vb="$VB" -v wa="$WPID_a" -v pl=$((14 + 20 + 8 + 16 + 16 + 1 + 3 + 84)) '
 		function dev(   d) { d = $0; sub(/.*dev=/, "", d); sub(/ .*/, "", d); return d }
 		function ln(   l) { l = $0; sub(/.* len=/, "", l); sub(/ .*/, "", l); return l + 0 }
 		{ t = $2; sub(/:$/, "", t); t *= 1e6; e = $3; k = 0 }
 		e == "net:net_dev_queue:" && dev() == ta { k = 1 }
 		e == "net:net_dev_xmit:" && dev() == ta && ln() == 84 { k = 2 }
 		e == "syscalls:sys_exit_read:" && $1 == wa { k = 3 }
-		e == "net:net_dev_xmit:" && dev() == va { k = 4 }
-		e == "net:netif_receive_skb:" && dev() == vb { k = 5 }
+		e == "net:net_dev_xmit:" && dev() == va { l = ln(); c4[l]++; m4++; t4[m4] = t; l4[m4] = l }
+		e == "net:netif_receive_skb:" && dev() == vb { m5++; t5[m5] = t; l5[m5] = ln() + 14 }
 		e == "net:netif_receive_skb:" && dev() == tb && ln() == 84 { k = 6 }
 		e == "net:net_dev_xmit:" && dev() == tb && ln() == 84 { k = 7 }
 		e == "net:netif_receive_skb:" && dev() == ta && ln() == 84 { k = 8 }
 		k { n[k]++; ev[k, n[k]] = t }
 		END {
+			# A sealed ping is L bytes on the veth; pings that met in one tx batch share a
+			# frame, 87 bytes (an event header and the packet) more for each. Other small
+			# datagrams (the control channel) have other lengths.
+			L = pl
+			for (i = 1; i <= m4; i++) if (l4[i] >= L && (l4[i] - L) % 87 == 0)
+				for (j = 0; j <= (l4[i] - L) / 87; j++) ev[4, ++n[4]] = t4[i]
+			for (i = 1; i <= m5; i++) if (l5[i] >= L && (l5[i] - L) % 87 == 0)
+				for (j = 0; j <= (l5[i] - L) / 87; j++) ev[5, ++n[5]] = t5[i]
 			printf "  traced events per hop kind (equal counts: one per ping):" >"/dev/stderr"
 			for (k = 1; k <= 8; k++) printf " %d", n[k] >"/dev/stderr"
+			# A ping that left in a frame with other packets (say a short TCP segment)
+			# is not seen on the veth: matching in order would then pair the wrong
+			# events, so such a round is left out.
+			d = n[3] - n[4]; if (d < 0) d = -d
+			if (d > 1 || n[4] != n[5]) { printf "; left out (%d pings not seen alone on the veth)\n", d >"/dev/stderr"; exit }
 			printf "\n" >"/dev/stderr"
 			for (i = 1; i <= n[1]; i++) {
 				c = ev[1, i]; line = ""
