@@ -180,63 +180,58 @@ perf_count() {
 # devcount NS IF FIELD: a counter of /proc/net/dev (2 rx bytes, 3 rx packets, 5 rx drop, 10 tx bytes, 11 tx packets, 13 tx drop).
 devcount() { ip netns exec "$1" awk -v i="$2" -v c="$3" '{ sub(/:/, " "); $0 = $0 } $1 == i { print $c }' /proc/net/dev; }
 
-# perf_trace OUT: 1 s of tracepoints for the small packets on the path (the pings; the data
-# is filtered out in the kernel by its length), for hops_table.
+# The traced pings: a ping of their own, 100 of them 10 ms apart, of a size no other
+# packet on the path has (IP length TP, under 128 so that the event header is 3 bytes),
+# all sent and answered inside the trace, so
+# the n-th event of each kind belongs to the n-th ping (every queue here is FIFO).
+TP=120 TN=100
+# perf_trace OUT: tracepoints for the traced pings' packets on the path (everything else,
+# the data above all, is filtered out in the kernel by its length) while they run.
 perf_trace() {
 	[ -n "$PERF" ] || return 0
-	timeout -k 2 8 "$PERF" record -q -a -o "$1.data" -e net:net_dev_queue --filter 'len == 84' \
-		-e net:net_dev_xmit --filter 'len < 400' -e net:netif_receive_skb --filter 'len < 400' \
-		-e syscalls:sys_exit_read --filter "ret == $((84 + 10))" -- sleep 1 >/dev/null 2>&1 &&
+	timeout -k 2 10 "$PERF" record -q -a -o "$1.data" -e net:net_dev_queue --filter "len == $TP" \
+		-e net:net_dev_xmit --filter 'len < 1000' -e net:netif_receive_skb --filter 'len < 1000' \
+		-e syscalls:sys_exit_read --filter "ret == $((TP + 10))" -- \
+		sh -c "sleep 0.2; ip netns exec $NA ping -n -q -c $TN -i 0.01 -s $((TP - 28)) -W 1 -w 5 $DST; sleep 0.1" >/dev/null 2>&1 &&
 		"$PERF" script -i "$1.data" -F pid,time,event,trace >"$1" 2>/dev/null
 	rm -f "$1.data"
 }
-# hops FILE: one line per echo request traced end to end, the time (us) of each hop:
-# A qdisc (ping -> TUN driver), A TUN ring (-> wsd A reads it), wsd A (read -> sealed
-# datagram on the veth), veth + B backlog (-> B's IP stack), B's UDP socket and wsd B's rx
-# batch (-> wsd B writes the packet to its TUN; no tracepoint separates the two: a small
-# datagram is copied out without one, and its skb is freed later), B echo (-> the reply
-# enters B's TUN), reply path (-> A's TUN delivers it). Each hop: the first event of the
-# next kind after the previous one (FIFO queues).
+# hops FILE: one line per traced ping, the time (us) of each hop: A qdisc (ping -> TUN
+# driver), A TUN ring (-> wsd A reads it), wsd A (read -> sealed datagram on the veth),
+# veth + B backlog (-> B's IP stack), B's UDP socket and wsd B's rx batch (-> wsd B writes
+# the packet to its TUN; no tracepoint separates the two: a small datagram is copied out
+# without one, and its skb is freed later), B echo (-> the reply enters B's TUN), reply
+# path (-> A's TUN delivers it).
 hops() {
-	# Ethernet 14, IPv4 20, UDP 8, transport header 16, tag 16, channel 1, event header 3, the ping's 84.
-	awk -v ta="$TA" -v tb="$TB" -v va="$VA" -v vb="$VB" -v wa="$WPID_a" -v pl=$((14 + 20 + 8 + 16 + 16 + 1 + 3 + 84)) '
+	# On the veth: Ethernet 14, IPv4 20, UDP 8, transport header 16, tag 16, channel 1,
+	# event header 3, the packet; pings that met in one tx batch share a frame, 3 + TP
+	# bytes more for each. Other small datagrams (the control channel) have other lengths.
+	awk -v ta="$TA" -v tb="$TB" -v va="$VA" -v vb="$VB" -v wa="$WPID_a" -v tp=$TP -v tn=$TN \
+		-v pl=$((14 + 20 + 8 + 16 + 16 + 1 + 3 + TP)) '
 		function dev(   d) { d = $0; sub(/.*dev=/, "", d); sub(/ .*/, "", d); return d }
 		function ln(   l) { l = $0; sub(/.* len=/, "", l); sub(/ .*/, "", l); return l + 0 }
-		{ t = $2; sub(/:$/, "", t); t *= 1e6; e = $3; k = 0 }
-		e == "net:net_dev_queue:" && dev() == ta { k = 1 }
-		e == "net:net_dev_xmit:" && dev() == ta && ln() == 84 { k = 2 }
-		e == "syscalls:sys_exit_read:" && $1 == wa { k = 3 }
-		e == "net:net_dev_xmit:" && dev() == va { l = ln(); c4[l]++; m4++; t4[m4] = t; l4[m4] = l }
-		e == "net:netif_receive_skb:" && dev() == vb { m5++; t5[m5] = t; l5[m5] = ln() + 14 }
-		e == "net:netif_receive_skb:" && dev() == tb && ln() == 84 { k = 6 }
-		e == "net:net_dev_xmit:" && dev() == tb && ln() == 84 { k = 7 }
-		e == "net:netif_receive_skb:" && dev() == ta && ln() == 84 { k = 8 }
-		k { n[k]++; ev[k, n[k]] = t }
+		function add(k, t, m,   j) { for (j = 0; j < m; j++) { n[k]++; ev[k, n[k]] = t } }
+		function frames(l) { return (l >= pl && (l - pl) % (tp + 3) == 0) ? 1 + (l - pl) / (tp + 3) : 0 }
+		{ t = $2; sub(/:$/, "", t); t *= 1e6; e = $3 }
+		e == "net:net_dev_queue:" && dev() == ta { add(1, t, 1) }
+		e == "net:net_dev_xmit:" && dev() == ta && ln() == tp { add(2, t, 1) }
+		e == "syscalls:sys_exit_read:" && $1 == wa { add(3, t, 1) }
+		e == "net:net_dev_xmit:" && dev() == va { add(4, t, frames(ln())) }
+		e == "net:netif_receive_skb:" && dev() == vb { add(5, t, frames(ln() + 14)) }
+		e == "net:netif_receive_skb:" && dev() == tb && ln() == tp { add(6, t, 1) }
+		e == "net:net_dev_xmit:" && dev() == tb && ln() == tp { add(7, t, 1) }
+		e == "net:netif_receive_skb:" && dev() == ta && ln() == tp { add(8, t, 1) }
 		END {
-			# A sealed ping is L bytes on the veth; pings that met in one tx batch share a
-			# frame, 87 bytes (an event header and the packet) more for each. Other small
-			# datagrams (the control channel) have other lengths.
-			L = pl
-			for (i = 1; i <= m4; i++) if (l4[i] >= L && (l4[i] - L) % 87 == 0)
-				for (j = 0; j <= (l4[i] - L) / 87; j++) ev[4, ++n[4]] = t4[i]
-			for (i = 1; i <= m5; i++) if (l5[i] >= L && (l5[i] - L) % 87 == 0)
-				for (j = 0; j <= (l5[i] - L) / 87; j++) ev[5, ++n[5]] = t5[i]
-			printf "  traced events per hop kind (equal counts: one per ping):" >"/dev/stderr"
-			for (k = 1; k <= 8; k++) printf " %d", n[k] >"/dev/stderr"
-			# A ping that left in a frame with other packets (say a short TCP segment)
-			# is not seen on the veth: matching in order would then pair the wrong
-			# events, so such a round is left out.
-			d = n[3] - n[4]; if (d < 0) d = -d
-			if (d > 1 || n[4] != n[5]) { printf "; left out (%d pings not seen alone on the veth)\n", d >"/dev/stderr"; exit }
+			printf "  traced pings seen at each of the 8 points (%d sent):", tn >"/dev/stderr"
+			for (k = 1; k <= 8; k++) { printf " %d", n[k] >"/dev/stderr"; if (n[k] != n[1]) bad = 1 }
+			# A ping lost, or one that left in a frame with other packets (a short TCP
+			# segment), breaks the one-to-one order: such a round is left out.
+			if (bad || !n[1]) { printf "; left out\n" >"/dev/stderr"; exit }
 			printf "\n" >"/dev/stderr"
 			for (i = 1; i <= n[1]; i++) {
-				c = ev[1, i]; line = ""
-				for (k = 2; k <= 8; k++) {
-					while (p[k] < n[k] && ev[k, p[k] + 1] < c) p[k]++
-					if (p[k] >= n[k]) { line = ""; break }
-					p[k]++; line = line " " ev[k, p[k]] - c; c = ev[k, p[k]]
-				}
-				if (line != "") print substr(line, 2)
+				line = ""
+				for (k = 2; k <= 8; k++) line = line " " ev[k, i] - ev[k - 1, i]
+				print substr(line, 2)
 			}
 		}' "$1"
 }
@@ -266,7 +261,7 @@ for ((R = 1; R <= ROUNDS; R++)); do
 	ppid=$!; PIDS+=("$ppid")
 	# perf on both daemons for 1 s, in the middle of the pings
 	( sleep 0.7; perf_batches "$WPID_a" "$D/perf-a.txt" & perf_batches "$WPID_b" "$D/perf-b.txt"; wait
-	  [ $SECS -ge 5 ] && sleep 0.2 && perf_trace "$D/trace.txt" ) &
+	  [ $SECS -ge 5 ] && perf_trace "$D/trace.txt" ) &
 	fpid=$!; PIDS+=("$fpid")
 	t0=$(date +%s.%N)
 	pp0=$(devcount "$NA" "$TA" 11) pb0=$(devcount "$NA" "$TA" 10) pr0=$(devcount "$NB" "$TB" 3)
@@ -331,7 +326,7 @@ awk "$MED"'{ for (i = 1; i <= NF; i++) v[i, NR] = $i; n = NR }
 			med(13), med(19), (K ? med(19) / K : 0), med(39), med(40), (K ? med(40) / K : 0), med(21), med(27), (K ? med(27) / K : 0) }' "$SUMMARY"
 if [ -s "$TMP/hops" ]; then
 	echo
-	echo "Where one echo request and its reply spend their time (perf tracepoints, 1 s a round, all rounds; µs):"
+	echo "Where an echo request and its reply spend their time: $TN pings of $TP bytes a round, 10 ms apart, beside the others, traced with perf; all rounds; µs:"
 	echo
 	echo "| hop | median | p90 | p99 | max |"
 	echo "|---|---|---|---|---|"
@@ -349,6 +344,6 @@ if [ -s "$TMP/hops" ]; then
 				printf "| %s | %.0f | %.0f | %.0f | %.0f |\n", h, v[int((NR + 1) / 2)], v[q], v[r], v[NR] }'
 	done
 	echo
-	echo "$(wc -l <"$TMP/hops") echo requests traced end to end."
+	echo "$(wc -l <"$TMP/hops") pings traced end to end."
 fi
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (the run shares them)."
