@@ -203,15 +203,16 @@ perf_trace() {
 # without one, and its skb is freed later), B echo (-> the reply enters B's TUN), reply
 # path (-> A's TUN delivers it).
 hops() {
-	# On the veth: Ethernet 14, IPv4 20, UDP 8, transport header 16, tag 16, channel 1,
-	# event header 3, the packet; pings that met in one tx batch share a frame, 3 + TP
-	# bytes more for each. Other small datagrams (the control channel) have other lengths.
+	# On the veth a frame is Ethernet 14, IPv4 20, UDP 8, transport header 16, tag 16 and
+	# channel 1 bytes, then per packet an event header (3) and the packet: small packets
+	# that met in one tx batch share a frame, so a frame holds a traced pings (TP bytes)
+	# and b of the others (84), or is something else (the control channel).
 	awk -v ta="$TA" -v tb="$TB" -v va="$VA" -v vb="$VB" -v wa="$WPID_a" -v tp=$TP -v tn=$TN \
-		-v pl=$((14 + 20 + 8 + 16 + 16 + 1 + 3 + TP)) '
+		-v fo=$((14 + 20 + 8 + 16 + 16 + 1)) '
 		function dev(   d) { d = $0; sub(/.*dev=/, "", d); sub(/ .*/, "", d); return d }
 		function ln(   l) { l = $0; sub(/.* len=/, "", l); sub(/ .*/, "", l); return l + 0 }
 		function add(k, t, m,   j) { for (j = 0; j < m; j++) { n[k]++; ev[k, n[k]] = t } }
-		function frames(l) { return (l >= pl && (l - pl) % (tp + 3) == 0) ? 1 + (l - pl) / (tp + 3) : 0 }
+		function frames(l,   a) { l -= fo; for (a = 0; a * (tp + 3) <= l; a++) if ((l - a * (tp + 3)) % 87 == 0) return a; return 0 }
 		{ t = $2; sub(/:$/, "", t); t *= 1e6; e = $3 }
 		e == "net:net_dev_queue:" && dev() == ta { add(1, t, 1) }
 		e == "net:net_dev_xmit:" && dev() == ta && ln() == tp { add(2, t, 1) }
