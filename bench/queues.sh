@@ -223,7 +223,7 @@ hops() {
 		e == "net:net_dev_xmit:" && dev() == tb && ln() == tp { add(7, t, 1) }
 		e == "net:netif_receive_skb:" && dev() == ta && ln() == tp { add(8, t, 1) }
 		END {
-			printf "  traced pings seen at each of the 8 points (%d sent):", tn >"/dev/stderr"
+			printf "  traced pings seen at each of the 8 points (ping -c %d; with -w it sends more when replies are late):", tn >"/dev/stderr"
 			for (k = 1; k <= 8; k++) { printf " %d", n[k] >"/dev/stderr"; if (n[k] != n[1]) bad = 1 }
 			# A ping lost, or one that left in a frame with other packets (a short TCP
 			# segment), breaks the one-to-one order: such a round is left out.
@@ -345,6 +345,14 @@ if [ -s "$TMP/hops" ]; then
 				printf "| %s | %.0f | %.0f | %.0f | %.0f |\n", h, v[int((NR + 1) / 2)], v[q], v[r], v[NR] }'
 	done
 	echo
-	echo "$(wc -l <"$TMP/hops") pings traced end to end."
+	echo "$(wc -l <"$TMP/hops") pings traced end to end. Per round, medians (µs) of the sender's side (A's qdisc, ring and tx"
+	echo "batch), the receiver's (B's socket and rx batch), B's answer and the reply path, the total, and the receiver's share of the total:"
+	echo
+	for ((R = 1; R <= ROUNDS; R++)); do
+		awk -v r=$R '$1 == r { n++; a[n] = $2 + $3 + $4; b[n] = $6; c[n] = $7 + $8; t[n] = $2 + $3 + $4 + $5 + $6 + $7 + $8 }
+			function med(x,   k, j, m, y, s) { for (k = 1; k <= n; k++) { y = x[k]; for (j = k - 1; j > 0 && s[j] > y; j--) s[j + 1] = s[j]; s[j + 1] = y }
+				return n % 2 ? s[(n + 1) / 2] : (s[n / 2] + s[n / 2 + 1]) / 2 }
+			END { if (n) printf "- round %d: sender %.0f, receiver %.0f, reply %.0f, total %.0f; receiver %.0f%%\n", r, med(a), med(b), med(c), med(t), 100 * med(b) / med(t) }' "$TMP/hops"
+	done
 fi
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (the run shares them)."
