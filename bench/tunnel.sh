@@ -71,9 +71,10 @@ for v in ROUNDS SECS PINGS LPINGS MTU; do
 	o=--${v,,}; [ "$v" = LPINGS ] && o=--load-pings
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench/tunnel.sh: $o needs a positive integer" >&2; exit 2; }
 done
-# The loaded stream outlasts the pings: ramp-up, the pings (10 ms apart, 25%
-# slack for a busy machine), then at least 1 s to spare; iperf3 takes whole seconds.
-[ -n "$LSECS" ] || LSECS=$(awk -v n="$LPINGS" -v r="$LRAMP" 'BEGIN { t = r + n * 0.0125 + 1; printf "%d", (t == int(t) ? t : int(t) + 1) }')
+# The loaded stream outlasts the pings: ramp-up, the pings (10 ms apart, 50%
+# slack: a stream on raw veth leaves ping little CPU), then 1.5 s to spare;
+# iperf3 takes whole seconds.
+[ -n "$LSECS" ] || LSECS=$(awk -v n="$LPINGS" -v r="$LRAMP" 'BEGIN { t = r + n * 0.015 + 1.5; printf "%d", (t == int(t) ? t : int(t) + 1) }')
 
 log() { echo "[$(date +%T)] $*" >&2; }
 die() { echo "bench/tunnel.sh: $*" >&2; exit 1; }
