@@ -45,7 +45,7 @@ die() { echo "bench/queues.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (it creates network namespaces)"
 for c in ip iperf3 ping ss tc timeout awk; do command -v "$c" >/dev/null || die "missing $c (make bench-deps)"; done
 [ -x "$WSD" ] && [ -x "$WS" ] || die "no $WSD or $WS (make)"
-PERF=$(command -v perf || true)
+PERF=${PERF-$(command -v perf || true)}  # PERF= turns perf off
 
 PFX=${PFX:-q$(printf '%05d' $(( $$ % 100000 )))}
 TMP=$(mktemp -d "/tmp/ws-queues-$PFX.XXXXXX")
@@ -173,6 +173,7 @@ perf_batches() {
 # perf_count FILE SYSCALL [BY]: that system call's count in the thread that made the most BY calls
 # (sendmmsg: the tx thread; recvmmsg: the rx thread).
 perf_count() {
+	[ -r "$1" ] || { echo 0; return; }
 	awk -F, -v e="syscalls:sys_enter_$2" -v by="syscalls:sys_enter_${3:-$2}" '
 		{ n = $2 + 0; k[$1, $4] = n; if ($4 == by && n >= best) { best = n; t = $1 } }
 		END { print k[t, e] + 0 }' "$1"
@@ -313,7 +314,7 @@ echo "## Queues under one TCP stream, wiresocket (wsd at $(git -C "$ROOT" descri
 echo
 echo "A's TUN: qdisc $QDISC, txqueuelen $TXQ. Cells: median over the round's samples (max in brackets); ms: that many bytes at the round's TCP throughput."
 echo
-echo "| round | TCP (Gbit/s) | ping avg / p99 (ms) | TCP srtt (ms) | cwnd (pkts) | in flight (KB) | notsent (KB) | A TUN qdisc (KB) | A TUN ring (KB) | A tx batch (pkts, KB) | A tx polls/s | A UDP wmem (KB) | B UDP rmem (KB) | B TUN writes per recvmmsg | B rx polls/s | B UDP drops, RcvbufErrors |"
+echo "| round | TCP (Gbit/s) | ping avg / p99 (ms) | TCP srtt (ms) | cwnd (pkts) | in flight (KB) | notsent (KB) | A TUN qdisc (KB) | A TUN ring (KB) | A tx batch (pkts, KB) | A tx polls/s | A UDP Send-Q (KB) | B UDP Recv-Q (KB) | B TUN writes per recvmmsg | B rx polls/s | B UDP drops, RcvbufErrors |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 awk '{ K = $2 * 1e9 / 8 / 1000 / 1000   # KB per ms
 	printf "| %d | %.2f | %s / %s | %.2f (%.2f) | %d (%d) | %d (%d), %.2f ms | %d (%d) | %d (%d) | %d (%d) ±%d, %.2f ms | %.1f, %d = %.2f ms | %d | %d (%d) | %d (%d), %.2f ms | %.1f | %d | %d, %d |\n",
@@ -323,7 +324,7 @@ echo
 awk "$MED"'{ for (i = 1; i <= NF; i++) v[i, NR] = $i; n = NR }
 	END { K = med(2) * 1e9 / 8 / 1e6
 		printf "Medians over the rounds: TCP %.2f Gbit/s; ping avg %.3f ms, p99 %.3f ms; TCP srtt %.2f ms; in flight %d KB (%.2f ms);", med(2), med(3), med(4), med(11), med(7), (K ? med(7) / K : 0)
-		printf " A TUN qdisc %d KB, A TUN ring %d KB (%.2f ms); A tx batch %.1f pkts, %d KB (%.2f ms); A UDP wmem %d KB; B UDP rmem %d KB (%.2f ms).\n",
+		printf " A TUN qdisc %d KB, A TUN ring %d KB (%.2f ms); A tx batch %.1f pkts, %d KB (%.2f ms); A UDP Send-Q %d KB; B UDP Recv-Q %d KB (%.2f ms).\n",
 			med(13), med(19), (K ? med(19) / K : 0), med(39), med(40), (K ? med(40) / K : 0), med(21), med(27), (K ? med(27) / K : 0) }' "$SUMMARY"
 if [ -s "$TMP/hops" ]; then
 	echo
