@@ -13,10 +13,12 @@
 # B: TCP iperf3 with 1 and 4 streams, CPU-seconds per Gbit of the tunnel
 # daemons (both ends, all threads: utime+stime from /proc/PID/stat before and
 # after each TCP run), UDP with 64-byte payloads at full rate (packets per
-# second received, loss), and ping RTT (average and 99th percentile).
+# second received, loss), ping RTT (average and 99th percentile) on the idle
+# tunnel, and ping under load: while one TCP stream fills the path, ping RTT
+# unmarked and marked DSCP EF (ping -Q 0xb8), with the stream's throughput.
 #
 #   bench/tunnel.sh [--smoke] [--rounds N] [--time S] [--pings N] [--mtu N]
-#                   [--only LIST] [--others] [--keep]
+#                   [--load-pings N] [--only LIST] [--others] [--keep]
 # Needs root, iperf3, ping (iputils), ip (iproute2); wireguard-go and
 # wireguard-tools for that contender (skipped with a note when absent).
 #
@@ -34,12 +36,15 @@ WG_GO=${WG_GO:-wireguard-go}
 WG=${WG:-wg}
 
 ROUNDS=3 SECS=10 PINGS=500 MTU=1420 SMOKE=0 OTHERS=0 KEEP=0 ONLY=""
+LPINGS=200 LRAMP=0.5 LSECS=""  # ping under load: pings, ramp-up before them (s), stream length (s)
 usage() {
 	sed -n '/^#   bench\/tunnel.sh/,/^#                   \[/p' "$0" | sed 's/^# *//'
 	cat <<-'EOF'
-	  --smoke     1 round, 2 s per measurement, 50 pings (what `make check` runs)
+	  --smoke     1 round, 2 s per measurement, 50 pings, 30 loaded pings in 1 s streams
+	              (what `make check` runs)
 	  --rounds N  rounds (default 3); --time S: seconds per iperf3 run (default 10)
 	  --pings N   pings per RTT measurement (default 500, at 5 ms intervals)
+	  --load-pings N  pings per loaded-RTT measurement (default 200, at 10 ms intervals)
 	  --mtu N     tunnel MTU (default 1420; the underlay is 1500)
 	  --only L    comma-separated contenders: raw,wireguard-go,wiresocket,fastd,nebula,openvpn,tinc
 	  --others    also fastd, nebula, openvpn and tinc (each skipped when not installed)
@@ -48,10 +53,11 @@ usage() {
 }
 while [ $# -gt 0 ]; do
 	case $1 in
-	--smoke) SMOKE=1 ROUNDS=1 SECS=2 PINGS=50 ;;
+	--smoke) SMOKE=1 ROUNDS=1 SECS=2 PINGS=50 LPINGS=30 LRAMP=0.25 LSECS=1 ;;
 	--rounds) ROUNDS=$2; shift ;;
 	--time) SECS=$2; shift ;;
 	--pings) PINGS=$2; shift ;;
+	--load-pings) LPINGS=$2; LSECS=""; shift ;;
 	--mtu) MTU=$2; shift ;;
 	--only) ONLY=$2; shift ;;
 	--others) OTHERS=1 ;;
@@ -61,9 +67,14 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-for v in ROUNDS SECS PINGS MTU; do
-	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench/tunnel.sh: --${v,,} needs a positive integer" >&2; exit 2; }
+for v in ROUNDS SECS PINGS LPINGS MTU; do
+	o=--${v,,}; [ "$v" = LPINGS ] && o=--load-pings
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench/tunnel.sh: $o needs a positive integer" >&2; exit 2; }
 done
+# The loaded stream outlasts the pings: ramp-up, the pings (10 ms apart, 50%
+# slack: a stream on raw veth leaves ping little CPU), then 1.5 s to spare;
+# iperf3 takes whole seconds.
+[ -n "$LSECS" ] || LSECS=$(awk -v n="$LPINGS" -v r="$LRAMP" 'BEGIN { t = r + n * 0.015 + 1.5; printf "%d", (t == int(t) ? t : int(t) + 1) }')
 
 log() { echo "[$(date +%T)] $*" >&2; }
 die() { echo "bench/tunnel.sh: $*" >&2; exit 1; }
@@ -479,14 +490,61 @@ measure_ping() {
 	local c=$1 out got
 	timeout -k 2 $((PINGS / 100 + 15)) ip netns exec "$NA" ping -n -c "$PINGS" -i 0.005 -W 1 -w $((PINGS / 100 + 10)) "$DST" \
 		>"$D/ping.txt" 2>&1
-	out=$(sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$D/ping.txt" | sort -g |
-		awk '{ v[NR] = $1; s += $1 } END { if (NR == 0) exit 1; i = int(NR * 0.99 + 0.999999); if (i > NR) i = NR; printf "%d %.4f %.4f\n", NR, s / NR, v[i] }') ||
-		{ log "  ping: no replies"; return 1; }
+	out=$(ping_stats "$D/ping.txt") || { log "  ping: no replies"; return 1; }
 	read -r got avg p99 <<<"$out"
 	put "$c" rtt_avg "$avg"
 	put "$c" rtt_p99 "$p99"
 	[ "$got" -ge $((PINGS * 9 / 10)) ] || log "  ping: only $got of $PINGS replies"
 	log "  ping: $got replies, avg $avg ms, p99 $p99 ms"
+}
+
+# ping_stats FILE: "replies avg p99" (ms; p99 by nearest rank) of ping's output, false without replies.
+ping_stats() {
+	sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$1" | sort -g |
+		awk '{ v[NR] = $1; s += $1 } END { if (NR == 0) exit 1; i = int(NR * 0.99 + 0.999999); if (i > NR) i = NR; printf "%d %.4f %.4f\n", NR, s / NR, v[i] }'
+}
+
+# streaming NS: the iperf3 client in NS has its data connection (a second one to port 5201).
+streaming() { [ "$(ip netns exec "$1" ss -Htn state established '( dport = :5201 )' | wc -l)" -ge 2 ]; }
+
+# measure_loaded C TAG TOS: ping under load. One TCP stream A->B (iperf3, as
+# for "TCP 1 stream") for LSECS s; LRAMP s after its data connection is up,
+# LPINGS pings 10 ms apart with TOS byte TOS (0: unmarked; 0xb8: DSCP EF).
+# Records loaded_TAG_avg, loaded_TAG_p99 (ms) and bulk_TAG (Gbit/s of the
+# stream over its whole run).
+measure_loaded() {
+	local c=$1 tag=$2 tos=$3 spid cpid out got avg p99 rc bytes secs gbps late=""
+	bg "$D/iperf3-server.log" timeout -k 2 $((LSECS + 30)) ip netns exec "$NB" iperf3 -s -1 -p 5201
+	spid=$BG_PID
+	wait_listen "$NB" t 5201 || { log "  iperf3 server did not start"; return 1; }
+	timeout -k 2 $((LSECS + 20)) ip netns exec "$NA" iperf3 -c "$DST" -p 5201 -J --connect-timeout 3000 -t "$LSECS" \
+		>"$D/load-$tag.json" 2>>"$D/iperf3-client.log" &
+	cpid=$!
+	PIDS+=("$cpid")
+	wait_for 5 streaming "$NA" || log "  loaded ping $tag: no data connection seen; pinging anyway"
+	sleep "$LRAMP"
+	timeout -k 2 $((LPINGS / 100 + 15)) ip netns exec "$NA" ping -n -c "$LPINGS" -i 0.01 -W 1 -Q "$tos" \
+		-w $((LPINGS / 100 + 10)) "$DST" >"$D/ping-load-$tag.txt" 2>&1
+	kill -0 "$cpid" 2>/dev/null || late=1
+	wait "$cpid"
+	rc=$?
+	stop_pid "$spid"
+	if [ $rc != 0 ] || grep -q '"error":' "$D/load-$tag.json"; then
+		log "  iperf3 load-$tag failed (rc $rc): $(grep '"error":' "$D/load-$tag.json" | head -n 1 | tr -s '\t ' ' ')"
+		return 1
+	fi
+	bytes=$(json_get "$D/load-$tag.json" sum_received bytes)
+	secs=$(json_get "$D/load-$tag.json" sum_received seconds)
+	[ -n "$bytes" ] && [ -n "$secs" ] || { log "  load-$tag: no sum_received in iperf3's output"; return 1; }
+	gbps=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.4f", (s > 0 ? b * 8 / 1e9 / s : 0) }')
+	out=$(ping_stats "$D/ping-load-$tag.txt") || { log "  loaded ping $tag: no replies"; return 1; }
+	read -r got avg p99 <<<"$out"
+	put "$c" "loaded_${tag}_avg" "$avg"
+	put "$c" "loaded_${tag}_p99" "$p99"
+	put "$c" "bulk_$tag" "$gbps"
+	[ "$got" -ge $((LPINGS * 9 / 10)) ] || log "  loaded ping $tag: only $got of $LPINGS replies"
+	[ -z "$late" ] || log "  loaded ping $tag: the TCP stream ended before the last ping (the figures are partly unloaded)"
+	log "  ping under load, TOS $tos: $got replies, avg $avg ms, p99 $p99 ms; TCP stream $gbps Gbit/s"
 }
 
 # run_contender C: fresh namespaces, the tunnel, every measurement, teardown.
@@ -507,6 +565,8 @@ run_contender() {
 	measure_tcp "$c" 4 || ok=0
 	measure_udp "$c" || ok=0
 	measure_ping "$c" || ok=0
+	measure_loaded "$c" plain 0 || ok=0
+	measure_loaded "$c" ef 0xb8 || ok=0
 	for p in "${DPIDS[@]}"; do kill -0 "$p" 2>/dev/null || { log "  $c: daemon $p died during the run"; ok=0; }; done
 	if [ $ok = 0 ]; then
 		put "$c" failed 1
@@ -547,27 +607,31 @@ ratio() {
 report() {
 	local c
 	echo
-	echo "## Tunnel benchmark ($([ $SMOKE = 1 ] && echo "smoke: ")$ROUNDS round(s), ${SECS} s per iperf3 run, $PINGS pings, tunnel MTU $MTU)"
+	echo "## Tunnel benchmark ($([ $SMOKE = 1 ] && echo "smoke: ")$ROUNDS round(s), ${SECS} s per iperf3 run, $PINGS pings, $LPINGS pings under load in ${LSECS} s streams, tunnel MTU $MTU)"
 	echo
 	echo "Each cell: median (min–max) over the rounds. A to B through the tunnel between two namespaces"
 	echo "joined by a veth pair (MTU 1500); CPU-s/Gbit counts both tunnel daemons (all threads, user+system)."
+	echo "Loaded RTT: ping while one TCP stream fills the path A->B, unmarked and marked DSCP EF (ping -Q 0xb8);"
+	echo "TCP during EF ping: that stream's throughput during the marked run."
 	echo
-	echo "| contender | TCP 1 stream (Gbit/s) | TCP 4 streams (Gbit/s) | CPU-s/Gbit (1 stream) | CPU-s/Gbit (4 streams) | UDP 64 B (kpkt/s rx) | UDP 64 B loss (%) | RTT avg (ms) | RTT p99 (ms) |"
-	echo "|---|---|---|---|---|---|---|---|---|"
+	echo "| contender | TCP 1 stream (Gbit/s) | TCP 4 streams (Gbit/s) | CPU-s/Gbit (1 stream) | CPU-s/Gbit (4 streams) | UDP 64 B (kpkt/s rx) | UDP 64 B loss (%) | RTT avg (ms) | RTT p99 (ms) | loaded RTT avg (ms) | loaded RTT p99 (ms) | loaded EF RTT avg (ms) | loaded EF RTT p99 (ms) | TCP during EF ping (Gbit/s) |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for c in "${RAN[@]}"; do
-		printf '| %s%s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" "$([ -n "${RES[$c,failed]:-}" ] && echo ' (FAILED)')" \
+		printf '| %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" "$([ -n "${RES[$c,failed]:-}" ] && echo ' (FAILED)')" \
 			"$(cell "$c" tcp1 %.2f)" "$(cell "$c" tcp4 %.2f)" "$(cell "$c" cpu1 %.3f)" "$(cell "$c" cpu4 %.3f)" \
-			"$(cell "$c" udp_pps %.1f 0.001)" "$(cell "$c" udp_loss %.1f)" "$(cell "$c" rtt_avg %.3f)" "$(cell "$c" rtt_p99 %.3f)"
+			"$(cell "$c" udp_pps %.1f 0.001)" "$(cell "$c" udp_loss %.1f)" "$(cell "$c" rtt_avg %.3f)" "$(cell "$c" rtt_p99 %.3f)" \
+			"$(cell "$c" loaded_plain_avg %.3f)" "$(cell "$c" loaded_plain_p99 %.3f)" \
+			"$(cell "$c" loaded_ef_avg %.3f)" "$(cell "$c" loaded_ef_p99 %.3f)" "$(cell "$c" bulk_ef %.2f)"
 	done
 	for c in "${SKIPPED[@]}"; do echo; echo "Skipped $c: ${SKIP_NOTE[$c]}."; done
 	echo
-	echo "| wiresocket ratio (of medians) | TCP 1 | TCP 4 | CPU-s/Gbit 1 | CPU-s/Gbit 4 | UDP 64 B pkt/s | RTT avg | RTT p99 |"
-	echo "|---|---|---|---|---|---|---|---|"
+	echo "| wiresocket ratio (of medians) | TCP 1 | TCP 4 | CPU-s/Gbit 1 | CPU-s/Gbit 4 | UDP 64 B pkt/s | RTT avg | RTT p99 | loaded RTT p99 | loaded EF RTT p99 |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
 	for c in wireguard-go raw; do
-		printf '| wiresocket / %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" \
+		printf '| wiresocket / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" \
 			"$(ratio wiresocket "$c" tcp1)" "$(ratio wiresocket "$c" tcp4)" "$(ratio wiresocket "$c" cpu1)" \
 			"$(ratio wiresocket "$c" cpu4)" "$(ratio wiresocket "$c" udp_pps)" "$(ratio wiresocket "$c" rtt_avg)" \
-			"$(ratio wiresocket "$c" rtt_p99)"
+			"$(ratio wiresocket "$c" rtt_p99)" "$(ratio wiresocket "$c" loaded_plain_p99)" "$(ratio wiresocket "$c" loaded_ef_p99)"
 	done
 	echo
 	targets
@@ -600,6 +664,18 @@ targets() {
 	w=$(median wiresocket tcp1) r=$(median raw tcp1)
 	[ -n "$w" ] && [ -n "$r" ] && awk -v w="$w" -v r="$r" 'BEGIN {
 		printf "- TCP 1 stream: %.2fx raw veth (heading for 0.25x)\n", (r > 0 ? w / r : 0) }'
+	w=$(median wiresocket loaded_ef_p99)
+	[ -n "$w" ] && awk -v w="$w" -v u="$(median wiresocket loaded_plain_p99)" -v g="$(median wireguard-go loaded_ef_p99)" \
+		-v gu="$(median wireguard-go loaded_plain_p99)" -v r="$(median raw loaded_ef_p99)" 'BEGIN {
+		printf "- ping marked EF under a full TCP stream: wiresocket p99 %.3f ms (target <= 1 ms): %s", w, (w <= 1 ? "met" : "not met")
+		if (u != "") printf "; unmarked %.3f ms", u
+		if (g != "") printf "; wireguard-go %.3f ms (unmarked %.3f)", g, gu
+		if (r != "") printf "; raw veth %.3f ms", r
+		printf "\n" }'
+	w=$(median wiresocket bulk_ef) g=$(median wiresocket bulk_plain)
+	[ -n "$w" ] && [ -n "$g" ] && awk -v w="$w" -v g="$g" 'BEGIN {
+		printf "- TCP stream during the marked ping: %.2f Gbit/s, %+.1f%% against the unmarked run'\''s %.2f (target: no fall beyond 5%%)\n",
+			w, (g > 0 ? 100 * (w - g) / g : 0), g }'
 	return 0
 }
 
