@@ -4,7 +4,7 @@
 # then "N passed, M failed". Needs root.
 #
 # A scenario whose file has the line "# parallel: yes" (a long one that
-# mostly waits, like 16-rekey) is started first, in the background, and
+# mostly waits, like 20-rekey) is started first, in the background, and
 # collected after the others: its line comes last. "# timeout: SECONDS" in a
 # file replaces SCENARIO_TIMEOUT (default 300) for that scenario. Each
 # scenario logs to /tmp/ws-netns-NAME.log.
