@@ -74,6 +74,14 @@ static const int sockopts[][2] = {
 	{SOL_IPV6, IPV6_RECVERR},
 };
 
+/* One argument comparison (libseccomp's SCMP_An macros leave datum_b out, which -Wextra rejects). */
+static struct scmp_arg_cmp cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	struct scmp_arg_cmp c = {.arg = arg, .op = op, .datum_a = a, .datum_b = b};
+
+	return c;
+}
+
 static int add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
 	       const struct scmp_arg_cmp *cmp)
 {
@@ -89,20 +97,20 @@ static int add_sockets(scmp_filter_ctx ctx)
 	struct scmp_arg_cmp c[2];
 	int ret;
 
-	c[0] = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+	c[0] = cmp(0, SCMP_CMP_EQ, AF_UNIX, 0);
 	ret = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, c);
 	for (unsigned i = 0; !ret && i < 2; i++)
 		for (unsigned j = 0; !ret && j < 2; j++) {
-			c[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)inet[i]);
-			c[1] = SCMP_A1(SCMP_CMP_MASKED_EQ, type_mask, (scmp_datum_t)types[j]);
+			c[0] = cmp(0, SCMP_CMP_EQ, (scmp_datum_t)inet[i], 0);
+			c[1] = cmp(1, SCMP_CMP_MASKED_EQ, type_mask, (scmp_datum_t)types[j]);
 			ret = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, c);
 		}
-	c[0] = SCMP_A0(SCMP_CMP_EQ, AF_NETLINK);
+	c[0] = cmp(0, SCMP_CMP_EQ, AF_NETLINK, 0);
 	if (!ret)
 		ret = add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, c);
 	for (unsigned i = 0; !ret && i < sizeof(sockopts) / sizeof(sockopts[0]); i++) {
-		c[0] = SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)sockopts[i][0]);
-		c[1] = SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)sockopts[i][1]);
+		c[0] = cmp(1, SCMP_CMP_EQ, (scmp_datum_t)sockopts[i][0], 0);
+		c[1] = cmp(2, SCMP_CMP_EQ, (scmp_datum_t)sockopts[i][1], 0);
 		ret = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2, c);
 	}
 	return ret;
@@ -115,22 +123,22 @@ static int add_narrowed(scmp_filter_ctx ctx, bool allow_unlink)
 	int ret;
 
 	/* Read-only opens: /etc files of the resolver, NSS modules, /proc, /sys. */
-	c = SCMP_A2(SCMP_CMP_MASKED_EQ, writes, 0);
+	c = cmp(2, SCMP_CMP_MASKED_EQ, writes, 0);
 	ret = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, &c);
 	/* Threads only (pthread_create): never a new process. glibc tries
 	 * clone3 first and falls back to clone, whose flags can be checked. */
-	c = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+	c = cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
 	if (!ret)
 		ret = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &c);
 	if (!ret)
 		ret = add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
 	/* abort() and raise() signal this process, nothing else. */
-	c = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
+	c = cmp(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
 	if (!ret)
 		ret = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, &c);
 	/* How many bytes wait on a socket (glibc's DNS client); no other ioctl,
 	 * SIOCSIF* on an inet socket would reach CAP_NET_ADMIN. */
-	c = SCMP_A1(SCMP_CMP_EQ, FIONREAD);
+	c = cmp(1, SCMP_CMP_EQ, FIONREAD, 0);
 	if (!ret)
 		ret = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &c);
 	if (!ret && allow_unlink)
