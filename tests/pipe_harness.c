@@ -413,12 +413,20 @@ unsigned ws_pipe_tun_drain(struct ws_pipe_end *e, void (*check)(void *ctx, const
 
 /* ---- synchronous mode ------------------------------------------------------------ */
 
+/*
+ * One device's turn: its rx batches (only when a datagram waits: cheaper than
+ * an empty batch call), its inbox, its tx batches (always: a batch may hold
+ * work of its own beyond what the TUN queue shows).
+ */
 static unsigned end_round(struct ws_pipe_end *e, uint64_t now)
 {
+	struct pollfd pf[2] = {{.fd = e->dev.udp.fd[0], .events = POLLIN},
+			       {.fd = e->dev.udp.fd[1], .events = POLLIN}};
 	unsigned work = 0;
 
-	for (int k = 0; k < PUMP_BURST && ws_rx_batch_run(e->rxb, now) > 0; k++)
-		work++;
+	if (poll(pf, 2, 0) > 0)
+		for (int k = 0; k < PUMP_BURST && ws_rx_batch_run(e->rxb, now) > 0; k++)
+			work++;
 	if (ws_inbox_count(&e->dev.inbox)) {
 		ws_ctl_drain_inbox(&e->dev);
 		work++;

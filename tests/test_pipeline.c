@@ -8,10 +8,12 @@
  * offload code (a naive RFC 1071 sum).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../src/crypto.h"
 #include "../src/frame.h"
 #include "../src/log.h"
 #include "../src/offload.h"
@@ -377,20 +379,29 @@ static void test_tso_recut_to_mtu(void)
 static void test_spoofed_source_dropped(void)
 {
 	struct ws_pipe *p = open_connected(0, 0, 0);
+	uint8_t c_priv[32], c_pub[32];
+	char req[256], key[WS_KEY_B64_LEN + 1], *reply = NULL;
 	uint64_t before;
 	size_t len;
 	ssize_t n;
 
 	if (!p)
 		return;
+	/* B gets a third peer C (over its control socket) owning 198.19.3.0/24 and fd19:0:0:3::/64. */
+	ws_x25519_genkey(c_priv);
+	CU_ASSERT_FATAL(ws_x25519_pubkey(c_pub, c_priv));
+	ws_key_to_base64(key, c_pub);
+	snprintf(req, sizeof(req), "set=1\npublic_key=%s\nallowed_ip=198.19.3.0/24\nallowed_ip=fd19:0:0:3::/64\n\n", key);
+	CU_ASSERT_EQUAL(ws_pipe_request(p, &p->b, req, &reply), 0);
+	free(reply);
 	before = peer_value(p, &p->b, "rx_dropped");
-	for (int f = 0; f < 2; f++) {
-		int family = f ? AF_INET6 : AF_INET;
+	for (int k = 0; k < 4; k++) {
+		int family = k & 1 ? AF_INET6 : AF_INET;
 		size_t ao = family == AF_INET ? 12 : 8;
 
-		/* A routes it to B by destination; B must refuse its source: not in A's AllowedIPs. */
+		/* A routes it to B by destination; B must refuse its source: another peer's, or no one's. */
 		len = ws_pipe_build_udp(pkt, sizeof(pkt), family, 0, 1, 5, 5, (const uint8_t *)"spoof", 5);
-		ws_pipe_addr(2, family, 9, pkt + ao);
+		ws_pipe_addr(k < 2 ? 2 : 8, family, 9, pkt + ao);
 		CU_ASSERT_EQUAL_FATAL(ws_pipe_tun_write(&p->a, NULL, pkt, len), 0);
 		len = ws_pipe_build_udp(pkt, sizeof(pkt), family, 0, 1, 6, 6, (const uint8_t *)"legit", 5);
 		CU_ASSERT_EQUAL_FATAL(ws_pipe_tun_write(&p->a, NULL, pkt, len), 0);
@@ -398,7 +409,7 @@ static void test_spoofed_source_dropped(void)
 		CU_ASSERT_EQUAL(n, (ssize_t)len);
 		CU_ASSERT(n == (ssize_t)len && !memcmp(got, pkt, len));
 	}
-	CU_ASSERT_EQUAL(peer_value(p, &p->b, "rx_dropped"), before + 2);
+	CU_ASSERT_EQUAL(peer_value(p, &p->b, "rx_dropped"), before + 4);
 	CU_ASSERT_EQUAL(ws_pipe_tun_read(p, &p->b, got, sizeof(got), 50), -ETIMEDOUT);
 	ws_pipe_close(p);
 }

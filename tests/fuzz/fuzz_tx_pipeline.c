@@ -16,9 +16,11 @@
  *   bit 3     MaxPacketSize 1000 (every full-size packet fragmented), else the default
  *   bit 4     fix IPv4 header and TCP/UDP checksums of each read first
  *   bits 5-6  each read goes to the TUN 1, 2, 4 or 8 times (a stream of alike super-packets)
- * then TUN reads, each a little-endian 16-bit length and that many bytes
- * (the last one cut at the end of the input); with offloads on a read starts
- * with its 10-byte virtio-net header.
+ * then TUN reads, each two little-endian 16-bit numbers, len and pad, and len
+ * bytes (the last one cut at the end of the input): the read is those bytes
+ * and pad more of a fixed pattern (so a 64 KB super-packet takes a few dozen
+ * input bytes, and mutations land on its headers); with offloads on a read
+ * starts with its 10-byte virtio-net header.
  *
  * Checked: no sanitizer report; B writes only packets whose source lies in
  * A's AllowedIPs (and with offloads, only the GSO types it may); every
@@ -26,7 +28,8 @@
  * both sides plain every read that A routes to B and whose source B accepts
  * comes out of B's TUN byte-identical and in order, nothing else.
  *
- * -max_len defaults to 65600 here (a 64 KB super-packet and its header).
+ * -max_len defaults to 65600 here (a 64 KB super-packet and its header, also
+ * without padding).
  */
 #include <errno.h>
 #include <signal.h>
@@ -46,7 +49,14 @@ enum {
 	MAX_RECORDS = 256,
 	N_CONFIGS = 12,
 	FUZZ_MAX_LEN = 65600,
+	READ_MAX = WS_VNET_HDR_LEN + 65535, /* the largest TUN read */
 };
+
+/* The bytes a record's padding stands for (seeds build their payloads from them too). */
+static uint8_t pad_byte(size_t k)
+{
+	return (uint8_t)(k * 7 + 1);
+}
 
 #define REFRESH_NS (60 * WS_NSEC_PER_SEC)
 
@@ -54,6 +64,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct ws_pipe *pipes[N_CONFIGS];
+static size_t udp_room[N_CONFIGS], tun_room[N_CONFIGS]; /* B's receive queues */
 
 /* Reads A takes, kept to check B's output against (plain/plain only). */
 static struct {
@@ -61,8 +72,10 @@ static struct {
 	size_t len;
 } expect[MAX_RECORDS];
 static unsigned n_expect, n_seen;
+static size_t out_bytes;
+static bool verbose;               /* WS_FUZZ_VERBOSE: one line per input */
 static bool exact;
-static uint8_t expect_buf[FUZZ_MAX_LEN];
+static uint8_t expect_buf[MAX_RECORDS * 2048 + 2 * READ_MAX];
 
 /* ---- seeds: WS_FUZZ_WRITE_SEEDS=DIR writes the seed corpus there and exits ---------------- */
 
@@ -75,19 +88,36 @@ static void seed_start(unsigned cfg)
 	seed_len = 1;
 }
 
-static void seed_add(const uint8_t *vnet, const uint8_t *p, size_t len)
+/* One read: its first keep bytes given, the rest (which must be the pad pattern) as padding. */
+static void seed_add_pad(const uint8_t *vnet, const uint8_t *p, size_t len, size_t keep)
 {
-	size_t n = len + (vnet ? WS_VNET_HDR_LEN : 0);
+	size_t pad = len > keep ? len - keep : 0, n;
 
-	CHECK(seed_len + 2 + n <= sizeof(seed));
+	len -= pad;
+	for (size_t k = 0; k < pad; k++)
+		CHECK(p[len + k] == pad_byte(k));
+	n = len + (vnet ? WS_VNET_HDR_LEN : 0);
+	CHECK(seed_len + 4 + n <= sizeof(seed));
 	seed[seed_len++] = (uint8_t)n;
 	seed[seed_len++] = (uint8_t)(n >> 8);
+	seed[seed_len++] = (uint8_t)pad;
+	seed[seed_len++] = (uint8_t)(pad >> 8);
 	if (vnet) {
 		memcpy(seed + seed_len, vnet, WS_VNET_HDR_LEN);
 		seed_len += WS_VNET_HDR_LEN;
 	}
 	memcpy(seed + seed_len, p, len);
 	seed_len += len;
+}
+
+static void seed_add(const uint8_t *vnet, const uint8_t *p, size_t len)
+{
+	size_t hl = len >= 20 && p[0] >> 4 == 4 ? 20 : len >= 40 && p[0] >> 4 == 6 ? 40 : len;
+
+	/* Big packets: headers given, payload as padding. */
+	if (len > 256 && hl < len)
+		hl += p[hl - (hl == 20 ? 11 : 34)] == WS_PROTO_TCP ? 20 : 8;
+	seed_add_pad(vnet, p, len, len > 256 ? hl : len);
 }
 
 static void seed_write(const char *dir, const char *name)
@@ -107,7 +137,7 @@ static size_t udp(int family, int from, int to, size_t n, unsigned salt)
 	static uint8_t pay[FUZZ_MAX_LEN];
 
 	for (size_t i = 0; i < n; i++)
-		pay[i] = (uint8_t)(i * 31 + salt);
+		pay[i] = pad_byte(i);
 	return ws_pipe_build_udp(spkt, sizeof(spkt), family, from, to, 4000, (uint16_t)(5000 + salt), pay, n);
 }
 
@@ -116,7 +146,7 @@ static size_t tcp(int family, size_t n, uint32_t seq, uint8_t flags)
 	static uint8_t pay[FUZZ_MAX_LEN];
 
 	for (size_t i = 0; i < n; i++)
-		pay[i] = (uint8_t)(i * 7 + (i >> 9));
+		pay[i] = pad_byte(i);
 	return ws_pipe_build_tcp(spkt, sizeof(spkt), family, 0, 1, seq, flags, pay, n);
 }
 
@@ -243,7 +273,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		*argv = args;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	ws_log_open("fuzz_tx_pipeline", true, WS_LOG_ERR);
+	verbose = getenv("WS_FUZZ_VERBOSE") != NULL;
+	ws_log_open("fuzz_tx_pipeline", true, verbose ? WS_LOG_DEBUG : WS_LOG_ERR);
 	if (ws_crypto_init())
 		return -1;
 	if (getenv("WS_FUZZ_WRITE_SEEDS")) {
@@ -251,6 +282,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(0);
 	}
 	return 0;
+}
+
+/* What the kernel lets queue on a socket (B's TUN end, B's UDP socket) before it drops. */
+static size_t sock_room(int fd, int opt)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+
+	return getsockopt(fd, SOL_SOCKET, opt, &v, &l) == 0 && v > 0 ? (size_t)v : 0;
 }
 
 static struct ws_pipe *pipe_for(unsigned cfg, unsigned *key_out)
@@ -272,6 +312,8 @@ static struct ws_pipe *pipe_for(unsigned cfg, unsigned *key_out)
 		};
 
 		CHECK(ws_pipe_open(&pipes[key], &o) == 0);
+		udp_room[key] = sock_room(pipes[key]->b.dev.udp.fd[0], SO_RCVBUF);
+		tun_room[key] = sock_room(pipes[key]->b.dev.tun_fd, SO_SNDBUF);
 	}
 	p = pipes[key];
 	if (!ws_pipe_connected(p) || ws_now_ns() - p->a.peer->cur->s.birth_ns > REFRESH_NS) {
@@ -292,6 +334,11 @@ static void fix_csums(uint8_t *pkt, size_t len, const struct ws_vnet_hdr *h)
 
 	if (len < 20)
 		return;
+	/* The IP length fields say what was read (so a padded read is a whole packet). */
+	if (pkt[0] >> 4 == 4 && len <= 65535)
+		ws_put_be16(pkt + 2, (uint16_t)len);
+	else if (pkt[0] >> 4 == 6 && len >= 40 && len - 40 <= 65535)
+		ws_put_be16(pkt + 4, (uint16_t)(len - 40));
 	if (pkt[0] >> 4 == 4) {
 		ihl = (size_t)(pkt[0] & 15) * 4;
 		total = ws_be16(pkt + 2);
@@ -392,6 +439,7 @@ static void check_out(void *ctx, const uint8_t *buf, size_t len)
 	family = ip[0] >> 4 == 4 ? AF_INET : AF_INET6;
 	CHECK(len - voff >= (family == AF_INET ? 20u : 40u));
 	CHECK(in_side(src, family, c->from_side));
+	out_bytes += len;
 	if (exact) {
 		CHECK(n_seen < n_expect);
 		CHECK(expect[n_seen].len == len && !memcmp(expect[n_seen].pkt, buf, len));
@@ -418,23 +466,14 @@ static bool tun_put(struct ws_pipe *p, const uint8_t *r, size_t len)
 	return false;
 }
 
-/* What the kernel lets queue on a socket (B's TUN end, B's UDP socket) before it drops. */
-static size_t sock_room(int fd, int opt)
-{
-	int v = 0;
-	socklen_t l = sizeof(v);
-
-	return getsockopt(fd, SOL_SOCKET, opt, &v, &l) == 0 && v > 0 ? (size_t)v : 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t buf[FUZZ_MAX_LEN + 16];
+	static uint8_t buf[READ_MAX + 16];
 	struct out_ctx to_b, to_a;
 	uint64_t a_tx, b_rx, b_tx, a_rx, sent;
 	struct ws_pipe *p;
 	unsigned cfg, key, n_rec = 0, rounds, repeat;
-	size_t pos = 1, bytes = 0, exp_bytes = 0;
+	size_t pos = 1, bytes = 0, exp_bytes = 0; /* bytes: kept in expect_buf */
 
 	if (size < 1)
 		return 0;
@@ -445,22 +484,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n_expect = n_seen = 0;
 	a_tx = pkt_count(&p->a, true), b_rx = pkt_count(&p->b, false);
 	b_tx = pkt_count(&p->b, true), a_rx = pkt_count(&p->a, false);
-	while (pos < size && n_rec < MAX_RECORDS) {
-		size_t len = size - pos >= 2 ? (size_t)(data[pos] | data[pos + 1] << 8) : 0, voff;
+	while (pos + 4 <= size && n_rec < MAX_RECORDS) {
+		size_t len = (size_t)(data[pos] | data[pos + 1] << 8), voff, given;
+		size_t pad = (size_t)(data[pos + 2] | data[pos + 3] << 8);
 		uint8_t *r = buf;
 		struct ws_vnet_hdr h;
 		const uint8_t *dst, *src;
 		int fd = 0, fs = 0;
 		bool want;
 
-		pos += 2;
-		if (pos > size)
-			break;
+		pos += 4;
 		if (len > size - pos)
 			len = size - pos;
+		given = len;
+		if (pad > READ_MAX - len)
+			pad = READ_MAX - len;
+		memcpy(r, data + pos, given);
+		pos += given;
+		for (size_t k = 0; k < pad; k++)
+			r[given + k] = pad_byte(k);
+		len = given + pad;
 		voff = p->a.dev.vnet && len >= WS_VNET_HDR_LEN ? WS_VNET_HDR_LEN : 0;
-		memcpy(r, data + pos, len);
-		pos += len;
 		if (voff)
 			ws_vnet_hdr_decode(r, &h);
 		if (cfg & 16)
@@ -470,10 +514,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dst = addr_of(r, len, true, &fd);
 		src = addr_of(r, len, false, &fs);
 		want = exact && dst && in_side(dst, fd, 1) && in_side(src, fs, 0);
-		if (want) {
-			CHECK(bytes + len <= sizeof(expect_buf));
+		if (want && bytes + len > sizeof(expect_buf))
+			want = exact = false; /* more than the check keeps */
+		if (want)
 			memcpy(expect_buf + bytes, r, len);
-		}
 		for (unsigned k = 0; k < repeat && n_expect < MAX_RECORDS; k++) {
 			if (!tun_put(p, r, len)) {
 				exact = false; /* nothing lost by the daemon, but the check cannot tell */
@@ -485,20 +529,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				exp_bytes += len;
 			}
 		}
-		bytes += len;
+		if (want)
+			bytes += len;
 	}
 	rounds = ws_pipe_pump(p, 32, false);
 	sent = pkt_count(&p->a, true) - a_tx;
 	/* Loopback loses nothing while the receive queues have room: then every check holds. */
-	if (rounds >= 32 || sent * 2048 > sock_room(p->b.dev.udp.fd[0], SO_RCVBUF) ||
-	    (exp_bytes + 1024 * n_expect) * 2 > sock_room(p->b.dev.tun_fd, SO_SNDBUF))
+	if (rounds >= 32 || sent * 2048 > udp_room[key] || (exp_bytes + 1024 * n_expect) * 2 > tun_room[key])
 		exact = false;
 	to_b = (struct out_ctx){.to = &p->b, .from_side = 0};
 	to_a = (struct out_ctx){.to = &p->a, .from_side = 1};
+	out_bytes = 0;
 	ws_pipe_tun_drain(&p->b, check_out, &to_b);
+	if (verbose)
+		fprintf(stderr, "tx_pipeline: cfg %#x, %u reads, A sent %llu (no route %llu), B: rx %llu dropped %llu, "
+			"wrote %u packets (%zu bytes), exact %d\n", cfg, n_rec, (unsigned long long)sent,
+			(unsigned long long)atomic_load(&p->a.dev.stats.tx_no_route),
+			(unsigned long long)(pkt_count(&p->b, false) - b_rx),
+			(unsigned long long)atomic_load(&p->b.peer->stats.rx_dropped), n_seen, out_bytes, exact);
 	if (exact)
 		CHECK(n_seen == n_expect);
-	if (rounds < 32 && sent * 2048 <= sock_room(p->b.dev.udp.fd[0], SO_RCVBUF)) {
+	if (rounds < 32 && sent * 2048 <= udp_room[key]) {
 		CHECK(sent == pkt_count(&p->b, false) - b_rx);
 		CHECK(pkt_count(&p->b, true) - b_tx == pkt_count(&p->a, false) - a_rx);
 	}
