@@ -458,6 +458,17 @@ unsigned ws_pipe_pump(struct ws_pipe *p, unsigned max_rounds, bool tick)
 	return rounds;
 }
 
+unsigned ws_pipe_pump_end(struct ws_pipe *p, struct ws_pipe_end *e, unsigned max_rounds)
+{
+	unsigned rounds = 0;
+
+	if (p->threads)
+		return 0;
+	while (rounds < max_rounds && end_round(e, ws_now_ns()))
+		rounds++;
+	return rounds;
+}
+
 /* ---- sessions ------------------------------------------------------------------- */
 
 static bool end_connected(struct ws_pipe_end *e)
@@ -637,6 +648,41 @@ int ws_pipe_send_raw(struct ws_pipe_end *from, const void *buf, size_t len)
 	s4->sin_port = htons(from->other->dev.listen_port);
 	s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	return ws_device_send_one(&from->dev, buf, len, &to);
+}
+
+ssize_t ws_pipe_recv_open(struct ws_pipe *p, struct ws_pipe_end *e, uint8_t *buf, size_t cap, uint8_t *type,
+			  uint8_t **plain, int timeout_ms)
+{
+	struct pollfd pf[2] = {{.fd = e->dev.udp.fd[0], .events = POLLIN},
+			       {.fd = e->dev.udp.fd[1], .events = POLLIN}};
+	struct ws_transport_hdr hdr;
+	struct ws_index_entry *ent;
+	size_t plain_len;
+	ssize_t n = -1;
+	int ret;
+
+	if (p->threads)
+		return -EOPNOTSUPP;
+	if (poll(pf, 2, timeout_ms) <= 0)
+		return -EAGAIN;
+	for (int i = 0; i < 2 && n < 0; i++)
+		if (pf[i].revents & POLLIN)
+			n = recv(pf[i].fd, buf, cap, MSG_DONTWAIT);
+	if (n < 0)
+		return -errno;
+	if (n && buf[0] < WS_MSG_DATA)
+		return -ENOENT;
+	ret = ws_transport_parse(buf, (size_t)n, &hdr);
+	if (ret)
+		return ret;
+	ent = ws_index_lookup(&e->dev.index, hdr.receiver_index);
+	if (!ent || ent->kind != WS_IDX_SESSION)
+		return -ENOENT;
+	ret = ws_session_open(&ent->slot->s, buf, (size_t)n, &hdr, plain, &plain_len);
+	if (ret)
+		return ret;
+	*type = hdr.type;
+	return (ssize_t)plain_len;
 }
 
 int ws_pipe_send_sealed(struct ws_pipe_end *from, uint8_t type, const void *plain, size_t len)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../src/control.h"
 #include "../src/crypto.h"
 #include "../src/frame.h"
 #include "../src/log.h"
@@ -505,6 +506,69 @@ static void test_sealed_frame_sync(void)
 	ws_pipe_close(p);
 }
 
+/* The next channel-0 frame B sends to A, opened by the harness on A's keys (B's timers run meanwhile). */
+static bool next_control_frame(struct ws_pipe *p, uint8_t *buf, size_t cap, struct ws_frame_info *info)
+{
+	for (int i = 0; i < 200; i++) {
+		uint8_t type, *plain;
+		ssize_t n;
+
+		ws_peer_tick(&p->b.dev, p->b.peer, ws_now_ns());
+		ws_pipe_pump_end(p, &p->b, 8);
+		n = ws_pipe_recv_open(p, &p->a, buf, cap, &type, &plain, 5);
+		if (n > 0 && type == WS_MSG_DATA && ws_frame_parse(plain, (size_t)n, info) == 0 &&
+		    info->channel == WS_CHANNEL_CONTROL)
+			return true;
+	}
+	return false;
+}
+
+/* Channel 0 against a peer the harness plays: B ACKs its reliable frames and answers a ping. */
+static void test_control_channel_peer_sync(void)
+{
+	struct ws_pipe *p = open_pipe(0, 0, 0, false);
+	uint8_t frame[128], pay[WS_CTL_MAX_PAYLOAD], buf[2048];
+	struct ws_ctl_hello hello = {.version = WS_CTL_VERSION, .mtu = 1400, .max_packet_size = 1445};
+	struct ws_ctl_ping ping = {.id = 99, .timestamp = 12345}, pong;
+	struct ws_frame_writer w;
+	struct ws_frame_info info;
+	struct ws_frame_iter it;
+	struct ws_event ev;
+	bool ponged = false;
+
+	if (!p)
+		return;
+	CU_ASSERT_EQUAL_FATAL(ws_pipe_handshake(p, &p->a, WAIT_MS), 0);
+	ws_pipe_pump(p, 64, false);
+	while (ws_pipe_recv_open(p, &p->a, buf, sizeof(buf), &(uint8_t){0}, &(uint8_t *){NULL}, 0) != -EAGAIN)
+		;
+	/* A hello on Seq 1: a peer that (re)starts its channel. B must ACK it. */
+	ws_frame_writer_init(&w, frame, sizeof(frame), WS_CHANNEL_CONTROL);
+	CU_ASSERT_FATAL(ws_frame_writer_add(&w, WS_CTL_HELLO, pay, ws_ctl_hello_encode(pay, &hello)));
+	CU_ASSERT_FATAL(ws_frame_writer_finish(&w, 1, 0, 0, 0));
+	CU_ASSERT_EQUAL(ws_pipe_send_sealed(&p->a, WS_MSG_DATA, frame, ws_frame_writer_len(&w)), 0);
+	CU_ASSERT_FATAL(next_control_frame(p, buf, sizeof(buf), &info));
+	CU_ASSERT_EQUAL(info.ack_seq, 2); /* AckSeq: the next Seq expected, all before it received */
+	/* A ping on Seq 2: the pong comes with its ACK. */
+	ws_frame_writer_init(&w, frame, sizeof(frame), WS_CHANNEL_CONTROL);
+	CU_ASSERT_FATAL(ws_frame_writer_add(&w, WS_CTL_PING, pay, ws_ctl_ping_encode(pay, &ping)));
+	CU_ASSERT_FATAL(ws_frame_writer_finish(&w, 2, 0, 0, 0));
+	CU_ASSERT_EQUAL(ws_pipe_send_sealed(&p->a, WS_MSG_DATA, frame, ws_frame_writer_len(&w)), 0);
+	for (int i = 0; i < 4 && !ponged && next_control_frame(p, buf, sizeof(buf), &info); i++) {
+		ws_frame_iter_init(&it, &info);
+		while (ws_frame_iter_next(&it, &ev))
+			if (ev.type == WS_CTL_PONG && ws_ctl_ping_decode(ev.payload, ev.len, &pong)) {
+				CU_ASSERT_EQUAL(pong.id, 99);
+				CU_ASSERT_EQUAL(pong.timestamp, 12345);
+				CU_ASSERT(info.seq != 0);
+				CU_ASSERT_EQUAL(info.ack_seq, 3);
+				ponged = true;
+			}
+	}
+	CU_ASSERT(ponged);
+	ws_pipe_close(p);
+}
+
 WS_SUITE(pipeline)
 {
 	WS_ADD(suite, test_handshake_a_initiates);
@@ -519,4 +583,5 @@ WS_SUITE(pipeline)
 	WS_ADD(suite, test_spoofed_source_dropped);
 	WS_ADD(suite, test_get_counters);
 	WS_ADD(suite, test_sealed_frame_sync);
+	WS_ADD(suite, test_control_channel_peer_sync);
 }
