@@ -65,6 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct ws_pipe *pipes[N_CONFIGS];
 static size_t udp_room[N_CONFIGS], tun_room[N_CONFIGS]; /* B's receive queues */
+static uint8_t pad_bytes[READ_MAX];                      /* pad_byte(0), pad_byte(1), ... */
 
 /* Reads A takes, kept to check B's output against (plain/plain only). */
 static struct {
@@ -273,6 +274,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		*argv = args;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	for (size_t k = 0; k < sizeof(pad_bytes); k++)
+		pad_bytes[k] = pad_byte(k);
 	verbose = getenv("WS_FUZZ_VERBOSE") != NULL;
 	ws_log_open("fuzz_tx_pipeline", true, verbose ? WS_LOG_DEBUG : WS_LOG_ERR);
 	if (ws_crypto_init())
@@ -501,8 +504,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pad = READ_MAX - len;
 		memcpy(r, data + pos, given);
 		pos += given;
-		for (size_t k = 0; k < pad; k++)
-			r[given + k] = pad_byte(k);
+		memcpy(r + given, pad_bytes, pad);
 		len = given + pad;
 		voff = p->a.dev.vnet && len >= WS_VNET_HDR_LEN ? WS_VNET_HDR_LEN : 0;
 		if (voff)
