@@ -154,8 +154,10 @@ static void raise_bufs(int fd)
 {
 	int v = TUN_SOCK_BUF;
 
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
 }
 
 static int end_init(struct ws_pipe_end *e, int side, unsigned flags, const struct ws_pipe_opts *o)
@@ -411,12 +413,20 @@ unsigned ws_pipe_tun_drain(struct ws_pipe_end *e, void (*check)(void *ctx, const
 
 /* ---- synchronous mode ------------------------------------------------------------ */
 
+/*
+ * One device's turn: its rx batches (only when a datagram waits: cheaper than
+ * an empty batch call), its inbox, its tx batches (always: a batch may hold
+ * work of its own beyond what the TUN queue shows).
+ */
 static unsigned end_round(struct ws_pipe_end *e, uint64_t now)
 {
+	struct pollfd pf[2] = {{.fd = e->dev.udp.fd[0], .events = POLLIN},
+			       {.fd = e->dev.udp.fd[1], .events = POLLIN}};
 	unsigned work = 0;
 
-	for (int k = 0; k < PUMP_BURST && ws_rx_batch_run(e->rxb, now) > 0; k++)
-		work++;
+	if (poll(pf, 2, 0) > 0)
+		for (int k = 0; k < PUMP_BURST && ws_rx_batch_run(e->rxb, now) > 0; k++)
+			work++;
 	if (ws_inbox_count(&e->dev.inbox)) {
 		ws_ctl_drain_inbox(&e->dev);
 		work++;
@@ -445,6 +455,17 @@ unsigned ws_pipe_pump(struct ws_pipe *p, unsigned max_rounds, bool tick)
 			break;
 		rounds++;
 	}
+	return rounds;
+}
+
+unsigned ws_pipe_pump_end(struct ws_pipe *p, struct ws_pipe_end *e, unsigned max_rounds)
+{
+	unsigned rounds = 0;
+
+	if (p->threads)
+		return 0;
+	while (rounds < max_rounds && end_round(e, ws_now_ns()))
+		rounds++;
 	return rounds;
 }
 
@@ -629,6 +650,41 @@ int ws_pipe_send_raw(struct ws_pipe_end *from, const void *buf, size_t len)
 	s4->sin_port = htons(from->other->dev.listen_port);
 	s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	return ws_device_send_one(&from->dev, buf, len, &to);
+}
+
+ssize_t ws_pipe_recv_open(struct ws_pipe *p, struct ws_pipe_end *e, uint8_t *buf, size_t cap, uint8_t *type,
+			  uint8_t **plain, int timeout_ms)
+{
+	struct pollfd pf[2] = {{.fd = e->dev.udp.fd[0], .events = POLLIN},
+			       {.fd = e->dev.udp.fd[1], .events = POLLIN}};
+	struct ws_transport_hdr hdr;
+	struct ws_index_entry *ent;
+	size_t plain_len;
+	ssize_t n = -1;
+	int ret;
+
+	if (p->threads)
+		return -EOPNOTSUPP;
+	if (poll(pf, 2, timeout_ms) <= 0)
+		return -EAGAIN;
+	for (int i = 0; i < 2 && n < 0; i++)
+		if (pf[i].revents & POLLIN)
+			n = recv(pf[i].fd, buf, cap, MSG_DONTWAIT);
+	if (n < 0)
+		return -errno;
+	if (n && buf[0] < WS_MSG_DATA)
+		return -ENOENT;
+	ret = ws_transport_parse(buf, (size_t)n, &hdr);
+	if (ret)
+		return ret;
+	ent = ws_index_lookup(&e->dev.index, hdr.receiver_index);
+	if (!ent || ent->kind != WS_IDX_SESSION)
+		return -ENOENT;
+	ret = ws_session_open(&ent->slot->s, buf, (size_t)n, &hdr, plain, &plain_len);
+	if (ret)
+		return ret;
+	*type = hdr.type;
+	return (ssize_t)plain_len;
 }
 
 int ws_pipe_send_sealed(struct ws_pipe_end *from, uint8_t type, const void *plain, size_t len)

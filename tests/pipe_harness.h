@@ -127,6 +127,19 @@ ssize_t ws_pipe_seal(struct ws_pipe_end *from, uint8_t type, uint64_t counter, c
 int ws_pipe_send_sealed(struct ws_pipe_end *from, uint8_t type, const void *plain, size_t len);
 /* Any datagram, from from's UDP socket to the other side's port. 0 or -errno. */
 int ws_pipe_send_raw(struct ws_pipe_end *from, const void *buf, size_t len);
+/*
+ * The independent peer's ears (synchronous mode): take the next datagram
+ * addressed to e before e's rx sees it, waiting up to timeout_ms, and open it
+ * with e's session for its receiver_index (replay window updated). Returns
+ * the plaintext length with *type and *plain (into buf) set; -EAGAIN when
+ * none came, -ENOENT for a handshake message or an unknown index (still
+ * consumed), -EINVAL / -EBADMSG / -EALREADY as ws_session_open, -EOPNOTSUPP
+ * in threaded mode.
+ */
+ssize_t ws_pipe_recv_open(struct ws_pipe *p, struct ws_pipe_end *e, uint8_t *buf, size_t cap, uint8_t *type,
+			  uint8_t **plain, int timeout_ms);
+/* Synchronous mode: rx batch, inbox and tx batch of e alone, until quiet (the other side sleeps). */
+unsigned ws_pipe_pump_end(struct ws_pipe *p, struct ws_pipe_end *e, unsigned max_rounds);
 
 /* --- packets for tests and seeds (complete checksums) --------------------------- */
 

@@ -8,10 +8,13 @@
  * offload code (a naive RFC 1071 sum).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../src/control.h"
+#include "../src/crypto.h"
 #include "../src/frame.h"
 #include "../src/log.h"
 #include "../src/offload.h"
@@ -377,20 +380,29 @@ static void test_tso_recut_to_mtu(void)
 static void test_spoofed_source_dropped(void)
 {
 	struct ws_pipe *p = open_connected(0, 0, 0);
+	uint8_t c_priv[32], c_pub[32];
+	char req[256], key[WS_KEY_B64_LEN + 1], *reply = NULL;
 	uint64_t before;
 	size_t len;
 	ssize_t n;
 
 	if (!p)
 		return;
+	/* B gets a third peer C (over its control socket) owning 198.19.3.0/24 and fd19:0:0:3::/64. */
+	ws_x25519_genkey(c_priv);
+	CU_ASSERT_FATAL(ws_x25519_pubkey(c_pub, c_priv));
+	ws_key_to_base64(key, c_pub);
+	snprintf(req, sizeof(req), "set=1\npublic_key=%s\nallowed_ip=198.19.3.0/24\nallowed_ip=fd19:0:0:3::/64\n\n", key);
+	CU_ASSERT_EQUAL(ws_pipe_request(p, &p->b, req, &reply), 0);
+	free(reply);
 	before = peer_value(p, &p->b, "rx_dropped");
-	for (int f = 0; f < 2; f++) {
-		int family = f ? AF_INET6 : AF_INET;
+	for (int k = 0; k < 4; k++) {
+		int family = k & 1 ? AF_INET6 : AF_INET;
 		size_t ao = family == AF_INET ? 12 : 8;
 
-		/* A routes it to B by destination; B must refuse its source: not in A's AllowedIPs. */
+		/* A routes it to B by destination; B must refuse its source: another peer's, or no one's. */
 		len = ws_pipe_build_udp(pkt, sizeof(pkt), family, 0, 1, 5, 5, (const uint8_t *)"spoof", 5);
-		ws_pipe_addr(2, family, 9, pkt + ao);
+		ws_pipe_addr(k < 2 ? 2 : 8, family, 9, pkt + ao);
 		CU_ASSERT_EQUAL_FATAL(ws_pipe_tun_write(&p->a, NULL, pkt, len), 0);
 		len = ws_pipe_build_udp(pkt, sizeof(pkt), family, 0, 1, 6, 6, (const uint8_t *)"legit", 5);
 		CU_ASSERT_EQUAL_FATAL(ws_pipe_tun_write(&p->a, NULL, pkt, len), 0);
@@ -398,7 +410,7 @@ static void test_spoofed_source_dropped(void)
 		CU_ASSERT_EQUAL(n, (ssize_t)len);
 		CU_ASSERT(n == (ssize_t)len && !memcmp(got, pkt, len));
 	}
-	CU_ASSERT_EQUAL(peer_value(p, &p->b, "rx_dropped"), before + 2);
+	CU_ASSERT_EQUAL(peer_value(p, &p->b, "rx_dropped"), before + 4);
 	CU_ASSERT_EQUAL(ws_pipe_tun_read(p, &p->b, got, sizeof(got), 50), -ETIMEDOUT);
 	ws_pipe_close(p);
 }
@@ -494,6 +506,69 @@ static void test_sealed_frame_sync(void)
 	ws_pipe_close(p);
 }
 
+/* The next channel-0 frame B sends to A, opened by the harness on A's keys (B's timers run meanwhile). */
+static bool next_control_frame(struct ws_pipe *p, uint8_t *buf, size_t cap, struct ws_frame_info *info)
+{
+	for (int i = 0; i < 200; i++) {
+		uint8_t type, *plain;
+		ssize_t n;
+
+		ws_peer_tick(&p->b.dev, p->b.peer, ws_now_ns());
+		ws_pipe_pump_end(p, &p->b, 8);
+		n = ws_pipe_recv_open(p, &p->a, buf, cap, &type, &plain, 5);
+		if (n > 0 && type == WS_MSG_DATA && ws_frame_parse(plain, (size_t)n, info) == 0 &&
+		    info->channel == WS_CHANNEL_CONTROL)
+			return true;
+	}
+	return false;
+}
+
+/* Channel 0 against a peer the harness plays: B ACKs its reliable frames and answers a ping. */
+static void test_control_channel_peer_sync(void)
+{
+	struct ws_pipe *p = open_pipe(0, 0, 0, false);
+	uint8_t frame[128], pay[WS_CTL_MAX_PAYLOAD], buf[2048];
+	struct ws_ctl_hello hello = {.version = WS_CTL_VERSION, .mtu = 1400, .max_packet_size = 1445};
+	struct ws_ctl_ping ping = {.id = 99, .timestamp = 12345}, pong;
+	struct ws_frame_writer w;
+	struct ws_frame_info info;
+	struct ws_frame_iter it;
+	struct ws_event ev;
+	bool ponged = false;
+
+	if (!p)
+		return;
+	CU_ASSERT_EQUAL_FATAL(ws_pipe_handshake(p, &p->a, WAIT_MS), 0);
+	ws_pipe_pump(p, 64, false);
+	while (ws_pipe_recv_open(p, &p->a, buf, sizeof(buf), &(uint8_t){0}, &(uint8_t *){NULL}, 0) != -EAGAIN)
+		;
+	/* A hello on Seq 1: a peer that (re)starts its channel. B must ACK it. */
+	ws_frame_writer_init(&w, frame, sizeof(frame), WS_CHANNEL_CONTROL);
+	CU_ASSERT_FATAL(ws_frame_writer_add(&w, WS_CTL_HELLO, pay, ws_ctl_hello_encode(pay, &hello)));
+	CU_ASSERT_FATAL(ws_frame_writer_finish(&w, 1, 0, 0, 0));
+	CU_ASSERT_EQUAL(ws_pipe_send_sealed(&p->a, WS_MSG_DATA, frame, ws_frame_writer_len(&w)), 0);
+	CU_ASSERT_FATAL(next_control_frame(p, buf, sizeof(buf), &info));
+	CU_ASSERT_EQUAL(info.ack_seq, 2); /* AckSeq: the next Seq expected, all before it received */
+	/* A ping on Seq 2: the pong comes with its ACK. */
+	ws_frame_writer_init(&w, frame, sizeof(frame), WS_CHANNEL_CONTROL);
+	CU_ASSERT_FATAL(ws_frame_writer_add(&w, WS_CTL_PING, pay, ws_ctl_ping_encode(pay, &ping)));
+	CU_ASSERT_FATAL(ws_frame_writer_finish(&w, 2, 0, 0, 0));
+	CU_ASSERT_EQUAL(ws_pipe_send_sealed(&p->a, WS_MSG_DATA, frame, ws_frame_writer_len(&w)), 0);
+	for (int i = 0; i < 4 && !ponged && next_control_frame(p, buf, sizeof(buf), &info); i++) {
+		ws_frame_iter_init(&it, &info);
+		while (ws_frame_iter_next(&it, &ev))
+			if (ev.type == WS_CTL_PONG && ws_ctl_ping_decode(ev.payload, ev.len, &pong)) {
+				CU_ASSERT_EQUAL(pong.id, 99);
+				CU_ASSERT_EQUAL(pong.timestamp, 12345);
+				CU_ASSERT(info.seq != 0);
+				CU_ASSERT_EQUAL(info.ack_seq, 3);
+				ponged = true;
+			}
+	}
+	CU_ASSERT(ponged);
+	ws_pipe_close(p);
+}
+
 WS_SUITE(pipeline)
 {
 	WS_ADD(suite, test_handshake_a_initiates);
@@ -508,4 +583,5 @@ WS_SUITE(pipeline)
 	WS_ADD(suite, test_spoofed_source_dropped);
 	WS_ADD(suite, test_get_counters);
 	WS_ADD(suite, test_sealed_frame_sync);
+	WS_ADD(suite, test_control_channel_peer_sync);
 }
