@@ -23,8 +23,12 @@ Q :=
 else
 Q := @
 endif
-LIB_SRC := $(sort $(wildcard src/*.c))
-LIB_HDR := $(wildcard src/*.h)
+# The layers (docs/architecture.md): src/core, src/conf, src/os, src/daemon.
+LIB_SRC := $(sort $(wildcard src/*/*.c))
+LIB_HDR := $(wildcard src/*/*.h)
+# Fuzzers link only the pure layers, so a core or conf file that reaches into os/ or
+# daemon/ fails the fuzz build.
+FUZZ_LIB_SRC := $(sort $(wildcard src/core/*.c src/conf/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -36,8 +40,9 @@ PROGS := $(foreach p,ws wsd wsup,$(if $(wildcard cmd/$(p)/*.c),$(B)/$(p)))
 MANS := $(wildcard man/*.[0-9])
 
 lib_objs = $(patsubst src/%.c,$(1)/obj/src/%.o,$(LIB_SRC))
+fuzz_lib_objs = $(patsubst src/%.c,$(B)/fuzzobj/obj/src/%.o,$(FUZZ_LIB_SRC))
 
-.PHONY: all check check-run bench-deps unit unit-asan fuzz fuzz-smoke vectors-match man-lint netns bench bench-smoke \
+.PHONY: all check check-run bench-deps unit unit-asan fuzz fuzz-smoke vectors-match man-lint layers netns bench bench-smoke \
 	deps demo install clean
 .SUFFIXES:
 .SECONDARY:
@@ -121,7 +126,14 @@ vectors-match:
 	else echo "vectors: ../shared/vectors not present, using tests/vectors"; fi
 
 # --- fuzzing (libFuzzer) -------------------------------------------------------------
-$(B)/fuzz/%: $(B)/fuzzobj/obj/tests/fuzz/%.o $(call lib_objs,$(B)/fuzzobj)
+$(B)/fuzz/%: $(B)/fuzzobj/obj/tests/fuzz/%.o $(fuzz_lib_objs)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $^ $(LIBS)
+
+# The pipeline fuzzers run two whole devices (tests/pipe_harness.c): every layer.
+PIPE_FUZZERS := $(filter %_pipeline,$(FUZZERS))
+$(PIPE_FUZZERS): $(B)/fuzz/%: $(B)/fuzzobj/obj/tests/fuzz/%.o $(B)/fuzzobj/obj/tests/pipe_harness.o \
+		$(call lib_objs,$(B)/fuzzobj)
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $^ $(LIBS)
 
@@ -144,6 +156,10 @@ fuzz: $(FUZZERS)
 fuzz-smoke: $(FUZZERS)
 	$(call run_fuzzers,$(FUZZ_SMOKE_SECONDS))
 
+# --- layers: the include rules of docs/architecture.md (and core's symbols) -------------
+layers: $(patsubst src/%.c,$(B)/obj/src/%.o,$(wildcard src/core/*.c))
+	@bash scripts/check-layers.sh $(B)
+
 # --- everything ----------------------------------------------------------------------
 man-lint:
 	@for m in $(MANS); do mandoc -Tlint -W warning $$m || exit 1; done; echo "man: $(words $(MANS)) pages lint clean"
@@ -158,7 +174,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) check-run
 
-check-run: vectors-match unit unit-asan completion-test fuzz-smoke man-lint netns deb-check bench-smoke
+check-run: vectors-match layers unit unit-asan completion-test fuzz-smoke man-lint netns deb-check bench-smoke
 	@echo "check: all passed"
 
 bench: all

@@ -12,11 +12,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "cookie.h"
-#include "crypto.h"
-#include "frame.h"
-#include "noise.h"
-#include "session.h"
+#include "core/cookie.h"
+#include "core/crypto.h"
+#include "core/frame.h"
+#include "core/noise.h"
+#include "core/session.h"
 
 static double budget_s = 0.5;
 static int rounds = 5;

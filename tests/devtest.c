@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../src/crypto.h"
+#include "core/crypto.h"
 #include "devtest.h"
 #include "test.h"
 

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../src/device.h"
+#include "daemon/device.h"
 
 struct wt_remote {
 	struct ws_noise_local local;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/crypto.h"
+#include "core/crypto.h"
 #include "test.h"
 
 enum { MAX_SUITES = 128 };

@@ -15,11 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "crypto.h"
-#include "ctl.h"
-#include "ipc.h"
-#include "offload.h"
+#include "conf/conf.h"
+#include "core/crypto.h"
+#include "core/ipc.h"
+#include "core/offload.h"
+#include "daemon/ctl.h"
+#include "os/ipc_sock.h"
 
 enum {
 	TUN_SOCK_BUF = 4 << 20,        /* asked for; the kernel caps it at wmem_max/rmem_max */

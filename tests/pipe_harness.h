@@ -32,8 +32,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "device.h"
-#include "tx.h"
+#include "daemon/device.h"
+#include "daemon/tx.h"
 
 struct ws_pipe_end {
 	struct ws_device dev;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../src/allowedips.h"
+#include "core/allowedips.h"
 #include "test.h"
 
 static int peers[64];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The config model and parser (src/conf.h): the worked scenarios parsed into
+ * The config model and parser (src/conf/conf.h): the worked scenarios parsed into
  * exact models, every error class with its exact message, inih's quirks
  * (long lines, ' ;' cuts, continuation lines, CRLF), permission warnings,
  * write -> load round trips and the MTU defaults of DECISIONS 31.
@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../src/conf.h"
-#include "../src/crypto.h"
+#include "conf/conf.h"
+#include "core/crypto.h"
 #include "test.h"
 
 /* Key n holds the bytes 32n+1 .. 32n+32. */

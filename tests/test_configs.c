@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../src/conf.h"
+#include "conf/conf.h"
 #include "test.h"
 
 static void test_examples_parse(void)

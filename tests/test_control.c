@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <string.h>
 
-#include "../src/control.h"
+#include "core/ctlmsg.h"
 #include "test.h"
 
 static void test_hello(void)

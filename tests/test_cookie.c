@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * MAC1/MAC2 and cookies (src/cookie.c) against the vectors' "mac1_mac2" and
+ * MAC1/MAC2 and cookies (src/core/cookie.c) against the vectors' "mac1_mac2" and
  * "cookie" sections, and the whole under-load path with the handshake.
  */
 #include <arpa/inet.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../src/cookie.h"
-#include "../src/crypto.h"
-#include "../src/noise.h"
+#include "core/cookie.h"
+#include "core/crypto.h"
+#include "core/noise.h"
 #include "test.h"
 #include "vectors.h"
 

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../src/crypto.h"
+#include "core/crypto.h"
 #include "test.h"
 #include "vectors.h"
 

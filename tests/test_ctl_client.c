@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Control socket clients in the ctl loop (src/ctl_client.c), driven by a
+ * Control socket clients in the ctl loop (src/daemon/ctl_client.c), driven by a
  * loop like ctl's over a listening socket in the abstract namespace and a
  * device with 2,000 peers (a `get` reply of ~750 KB, more than the socket
  * buffers hold): a client that never sends, one that trickles and one that
@@ -18,9 +18,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../src/crypto.h"
-#include "../src/ctl.h"
-#include "../src/device.h"
+#include "core/crypto.h"
+#include "daemon/ctl.h"
+#include "daemon/device.h"
 #include "test.h"
 
 enum { N_PEERS = 2000, READ_MS = 300, WRITE_MS = 600 };

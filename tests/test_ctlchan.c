@@ -7,9 +7,9 @@
  */
 #include <string.h>
 
-#include "../src/control.h"
-#include "../src/crypto.h"
-#include "../src/frame.h"
+#include "core/crypto.h"
+#include "core/ctlmsg.h"
+#include "core/frame.h"
 #include "devtest.h"
 #include "test.h"
 

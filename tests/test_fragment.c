@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/fragment.h"
-#include "../src/session.h"
+#include "core/fragment.h"
+#include "core/session.h"
 #include "test.h"
 #include "vectors.h"
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/frame.h"
+#include "core/frame.h"
 #include "test.h"
 #include "vectors.h"
 

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "../src/crypto.h"
+#include "core/crypto.h"
 #include "devtest.h"
 #include "test.h"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/index.h"
+#include "core/index.h"
 #include "test.h"
 
 static uint32_t prng32(void *ctx)

@@ -7,7 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../src/ipc.h"
+#include "core/ipc.h"
+#include "os/ipc_sock.h"
 #include "test.h"
 
 struct seen {

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../src/netlink.h"
+#include "os/netlink.h"
 #include "netns_private.h"
 #include "test.h"
 

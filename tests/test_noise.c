@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Noise IK handshake (src/noise.c) against the vectors' "handshake" section,
+ * Noise IK handshake (src/core/noise.c) against the vectors' "handshake" section,
  * a naive model built from the primitives, and round trips between two
  * in-memory peers.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "../src/cookie.h"
-#include "../src/crypto.h"
-#include "../src/noise.h"
+#include "core/cookie.h"
+#include "core/crypto.h"
+#include "core/noise.h"
 #include "test.h"
 #include "vectors.h"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/offload.h"
+#include "core/offload.h"
 #include "test.h"
 
 enum { BIG = 70000, STRIDE = 4096, MAX_SEGS = 80, HEADROOM = 32 };

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/crypto.h"
-#include "../src/device.h"
-#include "../src/resolver.h"
-#include "../src/sockaddr.h"
+#include "core/crypto.h"
+#include "daemon/device.h"
+#include "os/resolver.h"
+#include "os/sockaddr.h"
 #include "test.h"
 
 static struct ws_device dev;

@@ -13,11 +13,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../src/control.h"
-#include "../src/crypto.h"
-#include "../src/frame.h"
-#include "../src/log.h"
-#include "../src/offload.h"
+#include "core/crypto.h"
+#include "core/ctlmsg.h"
+#include "core/frame.h"
+#include "core/offload.h"
+#include "os/log.h"
 #include "pipe_harness.h"
 #include "test.h"
 

@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../src/privs.h"
-#include "../src/sandbox.h"
+#include "os/privs.h"
+#include "os/sandbox.h"
 #include "test.h"
 
 static void test_lookup(void)

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../src/ratelimit.h"
+#include "core/ratelimit.h"
 #include "test.h"
 
 static const uint8_t hkey[WS_RATELIMIT_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/reliable.h"
+#include "core/reliable.h"
 #include "test.h"
 
 #define MS WS_NSEC_PER_MSEC

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/replay.h"
+#include "core/replay.h"
 #include "test.h"
 #include "vectors.h"
 

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../src/resolver.h"
+#include "os/resolver.h"
 #include "test.h"
 
 static uint64_t ms_now(void)

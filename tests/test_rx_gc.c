@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The receiver's periodic sweep of the reassemblers (src/rx.c): sessions
+ * The receiver's periodic sweep of the reassemblers (src/daemon/rx.c): sessions
  * that went quiet with partial frames give the daemon's shared budget back
  * 20 s later, without another fragment of theirs arriving.
  */
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/crypto.h"
-#include "../src/device.h"
+#include "core/crypto.h"
+#include "daemon/device.h"
 #include "test.h"
 
 #define SEC WS_NSEC_PER_SEC

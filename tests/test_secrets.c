@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/crypto.h"
-#include "../src/device.h"
+#include "core/crypto.h"
+#include "daemon/device.h"
 #include "netns_private.h"
 #include "test.h"
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/crypto.h"
-#include "../src/session.h"
+#include "core/crypto.h"
+#include "core/session.h"
 #include "test.h"
 #include "vectors.h"
 

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "../src/timers.h"
+#include "core/timers.h"
 #include "test.h"
 
 #define S WS_NSEC_PER_SEC

@@ -13,8 +13,8 @@
 #include <linux/if_addr.h>
 #include <unistd.h>
 
-#include "../src/netlink.h"
-#include "../src/tun.h"
+#include "os/netlink.h"
+#include "os/tun.h"
 #include "netns_private.h"
 #include "test.h"
 

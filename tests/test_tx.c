@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The transmit pipeline's batch (src/tx.c), driven through ws_tx_batch_run()
+ * The transmit pipeline's batch (src/daemon/tx.c), driven through ws_tx_batch_run()
  * with a SOCK_SEQPACKET socket pair as the TUN (one message = one TUN read,
  * virtio-net header first when offloads are on). No root, no threads but the
  * caller's.
@@ -15,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../src/crypto.h"
-#include "../src/device.h"
-#include "../src/offload.h"
-#include "../src/tx.h"
+#include "core/crypto.h"
+#include "core/offload.h"
+#include "daemon/device.h"
+#include "daemon/tx.h"
 #include "test.h"
 
 enum { PAY_MAX = 65535 - 40, SUPER_MAX = WS_VNET_HDR_LEN + 65535 };

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/udp.h"
+#include "os/udp.h"
 #include "netns_private.h"
 #include "test.h"
 

@@ -2,7 +2,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "../src/workers.h"
+#include "os/workers.h"
 #include "test.h"
 
 enum { N = 1000 };

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "resolver.h"
+#include "os/resolver.h"
 #include "ws.h"
 
 /* How an endpoint name is checked (tests substitute a fake DNS). */

@@ -26,9 +26,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "conf.h"
-#include "crypto.h"
-#include "ipc.h"
+#include "conf/conf.h"
+#include "core/crypto.h"
+#include "core/ipc.h"
+#include "os/ipc_sock.h"
 
 #define WS_CLI_VERSION "0.1.0"
 

@@ -16,14 +16,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "crypto.h"
-#include "ctl.h"
-#include "device.h"
-#include "ipc.h"
-#include "log.h"
-#include "privs.h"
-#include "sandbox.h"
+#include "conf/conf.h"
+#include "core/crypto.h"
+#include "core/ipc.h"
+#include "daemon/ctl.h"
+#include "daemon/device.h"
+#include "os/ipc_sock.h"
+#include "os/log.h"
+#include "os/privs.h"
+#include "os/sandbox.h"
 
 struct options {
 	bool foreground, verbose, no_offloads, drop_may_fail;

@@ -16,7 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipc.h"
+#include "core/ipc.h"
+#include "os/ipc_sock.h"
 #include "wsup.h"
 
 enum { POLL_MS = 20 };

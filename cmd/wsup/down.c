@@ -12,7 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ipc.h"
+#include "core/ipc.h"
+#include "os/ipc_sock.h"
 #include "wsup.h"
 
 static bool run_file(const char *ifname, const char *suffix)

@@ -26,7 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ipc.h"
+#include "core/ipc.h"
+#include "os/ipc_sock.h"
 #include "wsup.h"
 
 enum { ROUTE_LIST_FIRST = 256 };

@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "crypto.h"
+#include "core/crypto.h"
 #include "wsup.h"
 
 enum { ADDR_LIST_FIRST = 256, NL_BUF = 8192 };

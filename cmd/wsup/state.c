@@ -28,7 +28,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ipc.h"
+#include "core/ipc.h"
+#include "os/ipc_sock.h"
 #include "wsup.h"
 
 static const char *const hook_key[WSUP_DOWN_HOOKS] = { "predown", "postdown" };

@@ -13,7 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ipc.h"
+#include "core/ipc.h"
+#include "os/ipc_sock.h"
 #include "wsup.h"
 
 /* Nothing of IFNAME may exist yet. */

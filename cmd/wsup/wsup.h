@@ -30,8 +30,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "conf.h"
-#include "netlink.h"
+#include "conf/conf.h"
+#include "os/netlink.h"
 
 enum wsup_consts {
 	WSUP_PATH_MAX = 108,             /* a /run/wiresocket path (sun_path size) */

@@ -21,8 +21,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../../src/allowedips.h"
-#include "../../src/crypto.h"
+#include "core/allowedips.h"
+#include "core/crypto.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

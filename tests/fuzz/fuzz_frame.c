@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/frame.h"
+#include "core/frame.h"
 
 struct ref {
 	uint32_t seq, ack_seq, window;

@@ -34,9 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/cookie.h"
-#include "../../src/crypto.h"
-#include "../../src/noise.h"
+#include "core/cookie.h"
+#include "core/crypto.h"
+#include "core/noise.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -26,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
-#include "offload.h"
+#include "core/crypto.h"
+#include "core/offload.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
 

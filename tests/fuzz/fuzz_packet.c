@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
-#include "fragment.h"
-#include "session.h"
+#include "core/crypto.h"
+#include "core/fragment.h"
+#include "core/session.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
 

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
-#include "fragment.h"
+#include "core/crypto.h"
+#include "core/fragment.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
 

@@ -37,12 +37,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "control.h"
-#include "crypto.h"
-#include "ctl.h"
-#include "frame.h"
-#include "log.h"
-#include "offload.h"
+#include "core/crypto.h"
+#include "core/ctlmsg.h"
+#include "core/frame.h"
+#include "core/offload.h"
+#include "daemon/ctl.h"
+#include "os/log.h"
 #include "../pipe_harness.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)

@@ -39,9 +39,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "crypto.h"
-#include "log.h"
-#include "offload.h"
+#include "core/crypto.h"
+#include "core/offload.h"
+#include "os/log.h"
 #include "../pipe_harness.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)

@@ -58,12 +58,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cookie.h"
-#include "crypto.h"
-#include "frame.h"
-#include "messages.h"
-#include "noise.h"
-#include "session.h"
+#include "core/cookie.h"
+#include "core/crypto.h"
+#include "core/frame.h"
+#include "core/messages.h"
+#include "core/noise.h"
+#include "core/session.h"
 
 #define TOOL_NAME "wsclients"
 #include "toolnet.h"

@@ -59,9 +59,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cookie.h"
-#include "crypto.h"
-#include "messages.h"
+#include "core/cookie.h"
+#include "core/crypto.h"
+#include "core/messages.h"
 
 #define TOOL_NAME "wsflood"
 #include "toolnet.h"

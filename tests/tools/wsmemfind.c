@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../src/crypto.h"
+#include "core/crypto.h"
 
 enum { CHUNK = 1 << 20, KPF_MLOCKED_BIT = 33 };
 

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Single sends from the ctl thread (handshakes, cookie replies, keepalives,
+ * control frames, disconnects). The batch paths are tx.c and rx.c.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/frame.h"
+#include "daemon/device.h"
+
+/* The socket and kernel name for a destination (v4 goes v4-mapped on a dual-stack socket). */
+static int pick(const struct ws_device *dev, const struct sockaddr_storage *to,
+		struct sockaddr_storage *name, socklen_t *len)
+{
+	const struct ws_udp *u = &dev->udp;
+
+	if (to->ss_family == AF_INET6 && u->fd[WS_UDP_SOCK6] >= 0) {
+		memcpy(name, to, sizeof(struct sockaddr_in6));
+		*len = sizeof(struct sockaddr_in6);
+		return u->fd[WS_UDP_SOCK6];
+	}
+	if (to->ss_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (u->fd[WS_UDP_SOCK4] >= 0) {
+		memcpy(name, to, sizeof(struct sockaddr_in));
+		*len = sizeof(struct sockaddr_in);
+		return u->fd[WS_UDP_SOCK4];
+	}
+	if (u->dual) {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)to;
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)name;
+
+		memset(v6, 0, sizeof(*v6));
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = v4->sin_port;
+		v6->sin6_addr.s6_addr[10] = v6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&v6->sin6_addr.s6_addr[12], &v4->sin_addr, 4);
+		*len = sizeof(*v6);
+		return u->fd[WS_UDP_SOCK6];
+	}
+	return -EAFNOSUPPORT;
+}
+
+int ws_device_send_one(struct ws_device *dev, const void *buf, size_t len,
+		       const struct sockaddr_storage *to)
+{
+	struct sockaddr_storage name;
+	socklen_t name_len;
+	int fd = pick(dev, to, &name, &name_len);
+
+	if (fd < 0)
+		return fd;
+	if (sendto(fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&name, name_len) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Seal frame (or nothing, for a Keepalive/Disconnect) on peer's current
+ * session and send it to the peer's endpoint. dev->lock held for reading or
+ * writing by the caller (the session must not be wiped meanwhile).
+ */
+int ws_send_frame(struct ws_device *dev, struct ws_peer *peer, uint8_t type, const uint8_t *frame,
+		  size_t len)
+{
+	uint8_t pkt[WS_SIZE_DATA_HEADER + WS_INBOX_DATA + WS_AEAD_TAG_LEN];
+	struct ws_slot *slot = peer->cur;
+	struct sockaddr_storage to;
+	struct ws_frame_info info;
+	uint64_t counter;
+	bool has_events;
+	size_t n;
+	int ret;
+
+	if (len > WS_INBOX_DATA)
+		return -EMSGSIZE;
+	has_events = type == WS_MSG_DATA && ws_frame_parse(frame, len, &info) == 0 && info.n_events;
+	if (!slot || atomic_load(&slot->dead))
+		return -ENOTCONN;
+	pthread_mutex_lock(&peer->lock);
+	to = peer->endpoint;
+	pthread_mutex_unlock(&peer->lock);
+	if (to.ss_family == AF_UNSPEC)
+		return -EDESTADDRREQ;
+	ret = ws_session_next_counter(&slot->s, &counter);
+	if (ret < 0)
+		return ret;
+	if (len)
+		memcpy(pkt + WS_SIZE_DATA_HEADER, frame, len);
+	n = ws_session_seal(&slot->s, type, counter, pkt, len);
+	ret = ws_device_send_one(dev, pkt, n, &to);
+	if (!ret) {
+		atomic_fetch_add_explicit(&peer->stats.tx_bytes, n, memory_order_relaxed);
+		atomic_fetch_add_explicit(&peer->stats.tx_packets, 1, memory_order_relaxed);
+		pthread_mutex_lock(&peer->lock);
+		/*
+		 * A frame with events (control messages, staged packets) is data: it
+		 * expects an authenticated answer, so a dead path is noticed within
+		 * 15 s even on an otherwise idle tunnel (DECISIONS 29). Keepalives,
+		 * Disconnects and bare ACKs are not.
+		 */
+		if (has_events)
+			ws_peer_on_data_sent(peer, counter, ws_now_ns());
+		else
+			ws_peer_on_auth_sent(peer, counter, ws_now_ns());
+		pthread_mutex_unlock(&peer->lock);
+	}
+	ws_wipe(pkt + WS_SIZE_DATA_HEADER, len);
+	return ret;
+}
