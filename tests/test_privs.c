@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <net/if.h>
 #include <signal.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "os/privs.h"
+#include "os/resolver.h"
 #include "os/sandbox.h"
 #include "test.h"
 
@@ -81,7 +83,29 @@ static int probe_state(void)
 	return OK;
 }
 
-/* What the daemon does at run time works: UDP with SO_MARK, AF_UNIX, read-only opens. */
+/* The ctl loop's resolver as it starts after the drop: eventfd, worker threads, a lookup. */
+static int probe_resolver(void)
+{
+	static const uint8_t id[WS_RESOLVER_ID_LEN];
+	struct ws_resolver_answer a;
+	struct ws_resolver *r;
+	struct pollfd p;
+	uint64_t count;
+	int ret = -1;
+
+	if (ws_resolver_create(&r, NULL))
+		return -1;
+	p.fd = ws_resolver_fd(r);
+	p.events = POLLIN;
+	if (!ws_resolver_submit(r, id, 1, "localhost", 9) && poll(&p, 1, 5000) == 1 &&
+	    read(p.fd, &count, sizeof(count)) == sizeof(count) && ws_resolver_collect(r, &a))
+		ret = a.err;
+	ws_resolver_destroy(r);
+	return ret;
+}
+
+/* What the daemon does at run time works: UDP with SO_MARK, AF_UNIX, read-only opens,
+ * the resolver. */
 static int probe_allowed(void)
 {
 	char buf[4096];
@@ -107,6 +131,8 @@ static int probe_allowed(void)
 	if (fd < 0)
 		return BAD_CALL;
 	close(fd);
+	if (probe_resolver())
+		return BAD_CALL;
 	/* The netlink probe of getaddrinfo fails softly. */
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
 	return fd < 0 && errno == EAFNOSUPPORT ? OK : BAD_CALL;
