@@ -85,7 +85,8 @@ int ws_pipe_tun_write_raw(struct ws_pipe_end *e, const void *buf, size_t len);
  * -ETIMEDOUT / -errno.
  */
 ssize_t ws_pipe_tun_read(struct ws_pipe *p, struct ws_pipe_end *e, void *buf, size_t cap, int timeout_ms);
-/* Read and discard whatever the device wrote; calls check(ctx, buf, len) on each (may be NULL). */
+/* Read and discard whatever the device wrote; calls check(ctx, buf, len) on each (may be NULL).
+ * Like ws_pipe_send_sealed, for one calling thread at a time. */
 unsigned ws_pipe_tun_drain(struct ws_pipe_end *e, void (*check)(void *ctx, const uint8_t *buf, size_t len),
 			   void *ctx);
 

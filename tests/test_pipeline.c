@@ -21,9 +21,9 @@
 #include "pipe_harness.h"
 #include "test.h"
 
-enum { WAIT_MS = 5000, BUF = 70000, STREAM = 64000 };
+enum { WAIT_MS = 5000, BUF = 70000, STREAM = 64000, MAX_READS = 2 };
 
-static uint8_t pkt[BUF], got[BUF], stream[STREAM], seen[STREAM];
+static uint8_t pkt[BUF], got[BUF], stream[MAX_READS * STREAM], seen[MAX_READS * STREAM];
 
 static struct ws_pipe *open_pipe(unsigned flags_a, unsigned flags_b, uint16_t mtu, bool threads)
 {
@@ -41,9 +41,9 @@ static struct ws_pipe *open_pipe(unsigned flags_a, unsigned flags_b, uint16_t mt
 	return p;
 }
 
-static struct ws_pipe *open_connected(unsigned flags_a, unsigned flags_b, uint16_t mtu)
+static struct ws_pipe *open_connected_mode(unsigned flags_a, unsigned flags_b, uint16_t mtu, bool threads)
 {
-	struct ws_pipe *p = open_pipe(flags_a, flags_b, mtu, true);
+	struct ws_pipe *p = open_pipe(flags_a, flags_b, mtu, threads);
 
 	if (p && ws_pipe_handshake(p, &p->a, WAIT_MS)) {
 		CU_FAIL("no handshake");
@@ -51,6 +51,11 @@ static struct ws_pipe *open_connected(unsigned flags_a, unsigned flags_b, uint16
 		return NULL;
 	}
 	return p;
+}
+
+static struct ws_pipe *open_connected(unsigned flags_a, unsigned flags_b, uint16_t mtu)
+{
+	return open_connected_mode(flags_a, flags_b, mtu, true);
 }
 
 static uint64_t peer_value(struct ws_pipe *p, struct ws_pipe_end *e, const char *key)
@@ -297,32 +302,41 @@ static size_t take_tcp(const uint8_t *buf, size_t n, bool vnet, uint32_t seq0, s
 		*count += (len - hl - 20 + h.gso_size - 1) / h.gso_size;
 	}
 	off = ws_be32(ip + hl + 4) - seq0;
-	CU_ASSERT(off + (len - hl - 20) <= STREAM);
-	if (off + (len - hl - 20) > STREAM)
+	CU_ASSERT(off + (len - hl - 20) <= sizeof(seen));
+	if (off + (len - hl - 20) > sizeof(seen))
 		return 0;
 	memcpy(seen + off, ip + hl + 20, len - hl - 20);
 	return len - hl - 20;
 }
 
-/* A 64000-byte TSO read at A (gso_size 1400) must arrive at B as the same byte stream. */
-static void check_tso(int family, unsigned flags_b, uint16_t mtu)
+/*
+ * `reads` TSO reads of 64000 bytes each (one TCP stream, gso_size mss) at A
+ * must arrive at B as the same byte stream. Threaded, or synchronous (then
+ * all reads wait in A's TUN queue before A's first batch, as under load).
+ */
+static void check_tso_reads(int family, unsigned flags_b, uint16_t mtu, uint16_t mss, unsigned reads,
+			    bool threads)
 {
-	struct ws_pipe *p = open_connected(WS_DEVICE_TUN_VNET, flags_b, mtu);
+	struct ws_pipe *p = open_connected_mode(WS_DEVICE_TUN_VNET, flags_b, mtu, threads);
 	const uint32_t seq0 = 0x10000000;
-	bool fits = mtu >= 1440 + (family == AF_INET6 ? 20 : 0);
+	bool fits = mtu >= 40 + mss + (family == AF_INET6 ? 20 : 0);
+	size_t total = (size_t)reads * STREAM, len, bytes = 0, segs = 0;
 	uint8_t vnet[WS_VNET_HDR_LEN];
-	size_t len, bytes = 0, segs = 0;
 
+	CU_ASSERT_FATAL(reads <= MAX_READS);
 	if (!p)
 		return;
-	for (size_t i = 0; i < STREAM; i++)
+	for (size_t i = 0; i < total; i++)
 		stream[i] = (uint8_t)(i * 131 + (i >> 8));
 	memset(seen, 0, sizeof(seen));
-	len = ws_pipe_build_tcp(pkt, sizeof(pkt), family, 0, 1, seq0, WS_TCP_PSH, stream, STREAM);
-	CU_ASSERT_FATAL(len > STREAM);
-	ws_pipe_make_tso(pkt, len, 1400, vnet);
-	CU_ASSERT_EQUAL_FATAL(ws_pipe_tun_write(&p->a, vnet, pkt, len), 0);
-	while (bytes < STREAM) {
+	for (unsigned r = 0; r < reads; r++) {
+		len = ws_pipe_build_tcp(pkt, sizeof(pkt), family, 0, 1, seq0 + r * STREAM,
+					r + 1 == reads ? WS_TCP_PSH : 0, stream + r * STREAM, STREAM);
+		CU_ASSERT_FATAL(len > STREAM);
+		ws_pipe_make_tso(pkt, len, mss, vnet);
+		CU_ASSERT_EQUAL_FATAL(ws_pipe_tun_write(&p->a, vnet, pkt, len), 0);
+	}
+	while (bytes < total) {
 		ssize_t n = ws_pipe_tun_read(p, &p->b, got, sizeof(got), WAIT_MS);
 		size_t took;
 
@@ -334,14 +348,20 @@ static void check_tso(int family, unsigned flags_b, uint16_t mtu)
 			break;
 		bytes += took;
 	}
-	CU_ASSERT_EQUAL(bytes, STREAM);
-	CU_ASSERT(!memcmp(seen, stream, STREAM));
-	/* With room for the 1400-byte MSS the cut is the kernel's: 46 segments, each within the MTU. */
+	CU_ASSERT_EQUAL(bytes, total);
+	CU_ASSERT(!memcmp(seen, stream, total));
+	/* With room for the MSS the cut is the kernel's (46 segments a read for 1400), each within the MTU. */
 	if (fits)
-		CU_ASSERT_EQUAL(segs, (STREAM + 1399) / 1400);
-	CU_ASSERT(segs >= (STREAM + 1399) / 1400);
+		CU_ASSERT_EQUAL(segs, reads * ((STREAM + mss - 1) / mss));
+	CU_ASSERT(segs >= reads * ((STREAM + mss - 1) / mss));
 	CU_ASSERT_EQUAL(peer_value(p, &p->b, "rx_dropped"), 0);
 	ws_pipe_close(p);
+}
+
+/* A 64000-byte TSO read at A with gso_size 1400. */
+static void check_tso(int family, unsigned flags_b, uint16_t mtu)
+{
+	check_tso_reads(family, flags_b, mtu, 1400, 1, true);
 }
 
 static void test_tso_segmented_v4(void)

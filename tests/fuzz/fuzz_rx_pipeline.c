@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct ws_pipe *pipes[N_CONFIGS];
 static uint64_t next_fresh[N_CONFIGS]; /* lowest counter of A's current session B has not seen */
-static struct ws_slot *sent_on[N_CONFIGS];
+static uint64_t sent_on[N_CONFIGS];   /* that session (birth time; a slot is reused) */
 static uint8_t sealed[PKT_MAX];
 static bool verbose;               /* WS_FUZZ_VERBOSE: one line per input */
 
@@ -98,8 +98,9 @@ static struct ws_pipe *pipe_for(unsigned key)
 		CHECK(b_has_session(p));
 	}
 	/* A's own sends (control frames) used counters too: B has seen those. */
-	if (sent_on[key] != p->a.peer->cur || next_fresh[key] < atomic_load(&p->a.peer->cur->s.send_counter)) {
-		sent_on[key] = p->a.peer->cur;
+	if (sent_on[key] != p->a.peer->cur->s.birth_ns ||
+	    next_fresh[key] < atomic_load(&p->a.peer->cur->s.send_counter)) {
+		sent_on[key] = p->a.peer->cur->s.birth_ns;
 		next_fresh[key] = atomic_load(&p->a.peer->cur->s.send_counter);
 	}
 	return p;

@@ -16,6 +16,8 @@
  *   bit 3     MaxPacketSize 1000 (every full-size packet fragmented), else the default
  *   bit 4     fix IPv4 header and TCP/UDP checksums of each read first
  *   bits 5-6  each read goes to the TUN 1, 2, 4 or 8 times (a stream of alike super-packets)
+ * Reads stop at 128 KiB or 2048 segments (len / gso_size) per input, so that
+ * an input costs tens of milliseconds at most.
  * then TUN reads, each two little-endian 16-bit numbers, len and pad, and len
  * bytes (the last one cut at the end of the input): the read is those bytes
  * and pad more of a fixed pattern (so a 64 KB super-packet takes a few dozen
@@ -51,6 +53,8 @@ enum {
 	N_CONFIGS = 12,
 	FUZZ_MAX_LEN = 65600,
 	READ_MAX = WS_VNET_HDR_LEN + 65535, /* the largest TUN read */
+	MAX_INPUT_BYTES = 2 * READ_MAX,     /* TUN bytes per input */
+	MAX_INPUT_SEGS = 2048,              /* segments (estimated) per input: 2 full batches */
 };
 
 /* The bytes a record's padding stands for (seeds build their payloads from them too). */
@@ -478,6 +482,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ws_pipe *p;
 	unsigned cfg, key, n_rec = 0, rounds, repeat;
 	size_t pos = 1, bytes = 0, exp_bytes = 0; /* bytes: kept in expect_buf */
+	size_t total = 0, segs = 0;
 
 	if (size < 1)
 		return 0;
@@ -523,6 +528,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (want)
 			memcpy(expect_buf + bytes, r, len);
 		for (unsigned k = 0; k < repeat && n_expect < MAX_RECORDS; k++) {
+			/* Bounded work per input: so many bytes, so many segments at most. */
+			total += len;
+			if (voff && h.gso_type != VIRTIO_NET_HDR_GSO_NONE && h.gso_size)
+				segs += len / h.gso_size;
+			if (total > MAX_INPUT_BYTES || segs > MAX_INPUT_SEGS) {
+				exact = false;
+				break;
+			}
 			if (!tun_put(p, r, len)) {
 				exact = false; /* nothing lost by the daemon, but the check cannot tell */
 				break;
