@@ -14,6 +14,7 @@
 #include "core/crypto.h"
 #include "daemon/device.h"
 #include "os/log.h"
+#include "os/sanitizer.h"
 #include "os/resolver.h"
 #include "os/sockaddr.h"
 
@@ -59,6 +60,7 @@ static struct ws_peer *peer_alloc(void)
 	if (p == MAP_FAILED)
 		return NULL;
 	ws_mlock(p, size); /* where the limit allows; the mapping starts zeroed */
+	ws_lsan_root(p, size);
 	return p;
 }
 
@@ -66,6 +68,7 @@ static struct ws_peer *peer_alloc(void)
 static void peer_free(struct ws_peer *p)
 {
 	ws_munlock(p, peer_alloc_size());
+	ws_lsan_unroot(p, peer_alloc_size());
 	munmap(p, peer_alloc_size());
 }
 

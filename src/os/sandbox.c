@@ -23,13 +23,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WS_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WS_SANITIZED 1
-#endif
-#endif
+#include "os/sanitizer.h"
+
 
 bool ws_sandbox_sanitized(void)
 {
