@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/frame.h"
+#include "core/ip.h"
 #include "core/offload.h"
 #include "daemon/device.h"
 #include "daemon/tx.h"
@@ -218,25 +219,19 @@ bool ws_tx_is_own_packet(const uint8_t *pkt, size_t len, uint16_t listen_port,
 {
 	const struct sockaddr_in *e4 = (const struct sockaddr_in *)endpoint;
 	const struct sockaddr_in6 *e6 = (const struct sockaddr_in6 *)endpoint;
-	size_t ihl;
+	uint8_t proto;
+	size_t off;
 
-	if (len >= WS_IP4_HDR_MIN + WS_UDP_HDR_LEN && pkt[0] >> 4 == 4) {
-		ihl = (size_t)(pkt[0] & 15) * 4;
-		/* UDP, and not a fragment past the first (no UDP header there) */
-		if (pkt[9] != WS_PROTO_UDP || ihl < WS_IP4_HDR_MIN || len < ihl + WS_UDP_HDR_LEN ||
-		    (ws_be16(pkt + 6) & 0x1fff))
-			return false;
-		return ws_be16(pkt + ihl) == listen_port && endpoint->ss_family == AF_INET &&
-		       ws_be16(pkt + ihl + 2) == ntohs(e4->sin_port) && !memcmp(pkt + 16, &e4->sin_addr, 4);
-	}
-	if (len >= WS_IP6_HDR_LEN + WS_UDP_HDR_LEN && pkt[0] >> 4 == 6) {
-		if (pkt[6] != WS_PROTO_UDP)
-			return false;
-		return ws_be16(pkt + WS_IP6_HDR_LEN) == listen_port && endpoint->ss_family == AF_INET6 &&
-		       ws_be16(pkt + WS_IP6_HDR_LEN + 2) == ntohs(e6->sin6_port) &&
-		       !memcmp(pkt + 24, &e6->sin6_addr, 16);
-	}
-	return false;
+	/* UDP, and not a fragment past the first (no UDP header there) */
+	if (ws_ip_l4(pkt, len, &proto, &off) || proto != WS_PROTO_UDP ||
+	    !ws_l4_header_len(pkt, len, proto, off))
+		return false;
+	if (ws_ip_version(pkt, len) == 4)
+		return !ws_ip4_is_fragment(pkt, 1) && ws_be16(pkt + off) == listen_port &&
+		       endpoint->ss_family == AF_INET && ws_be16(pkt + off + 2) == ntohs(e4->sin_port) &&
+		       !memcmp(pkt + 16, &e4->sin_addr, 4);
+	return ws_be16(pkt + off) == listen_port && endpoint->ss_family == AF_INET6 &&
+	       ws_be16(pkt + off + 2) == ntohs(e6->sin6_port) && !memcmp(pkt + 24, &e6->sin6_addr, 16);
 }
 
 /*
@@ -495,17 +490,16 @@ static int tx_read_plain(struct ws_tx_batch *b)
 static size_t tx_sealed_stride(const struct ws_tx_batch *b, const uint8_t *pkt, size_t len,
 			       const struct ws_vnet_hdr *h, size_t *lead)
 {
-	size_t ip_len = 0, l4_len = 0, full, hl;
+	size_t ip_len, l4_len, full, hl;
+	uint8_t proto;
 
 	*lead = WS_HEADROOM;
-	if (len >= 20 && pkt[0] >> 4 == 4)
-		ip_len = (size_t)(pkt[0] & 15) * 4;
-	else if (len >= 40 && pkt[0] >> 4 == 6)
-		ip_len = 40;
-	if (!ip_len || len < ip_len + 20)
+	if (ws_ip_l4(pkt, len, &proto, &ip_len))
 		return b->arena_stride;
-	l4_len = (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_UDP_L4
-		? 8 : (size_t)(pkt[ip_len + 12] >> 4) * 4;
+	proto = (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_UDP_L4 ? WS_PROTO_UDP : WS_PROTO_TCP;
+	l4_len = ws_l4_header_len(pkt, len, proto, ip_len);
+	if (!l4_len)
+		return b->arena_stride;
 	full = ip_len + l4_len + h->gso_size;
 	hl = ws_frame_event_header_len(full);
 	if (full > b->dev->mtu || WS_SIZE_DATA_HEADER + 1 + hl + full + WS_AEAD_TAG_LEN > b->arena_stride)
@@ -522,20 +516,16 @@ static size_t tx_sealed_stride(const struct ws_tx_batch *b, const uint8_t *pkt, 
  */
 static void tx_fit_gso(const struct ws_tx_batch *b, const uint8_t *pkt, size_t len, struct ws_vnet_hdr *h)
 {
-	size_t room = b->arena_stride - WS_HEADROOM - 2 * WS_AEAD_TAG_LEN, hdrs;
+	size_t room = b->arena_stride - WS_HEADROOM - 2 * WS_AEAD_TAG_LEN, hdrs, iph, tcp;
 	uint8_t gso = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
 
 	if (gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6)
 		return;
-	if (len >= 20 && pkt[0] >> 4 == 4)
-		hdrs = (size_t)(pkt[0] & 15) * 4;
-	else if (len >= 40 && pkt[0] >> 4 == 6)
-		hdrs = 40;
-	else
+	iph = ws_ip_header_len(pkt, len);
+	tcp = iph ? ws_tcp_header_len(pkt, len, iph) : 0;
+	if (!tcp)
 		return;
-	if (len < hdrs + 20)
-		return;
-	hdrs += (size_t)(pkt[hdrs + 12] >> 4) * 4;
+	hdrs = iph + tcp;
 	if (hdrs < room && hdrs + h->gso_size > room)
 		h->gso_size = (uint16_t)(room - hdrs);
 }
@@ -549,28 +539,22 @@ static size_t tx_gso_headers(const uint8_t *pkt, size_t len, const struct ws_vne
 	uint8_t gso = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
 	size_t l4;
 
-	if (len >= WS_IP4_HDR_MIN && pkt[0] >> 4 == 4)
-		*iph = (size_t)(pkt[0] & 15) * 4;
-	else if (len >= WS_IP6_HDR_LEN && pkt[0] >> 4 == 6)
-		*iph = WS_IP6_HDR_LEN;
-	else
-		return 0;
-	if (*iph < WS_IP4_HDR_MIN)
+	*iph = ws_ip_header_len(pkt, len);
+	if (!*iph)
 		return 0;
 	if (gso == VIRTIO_NET_HDR_GSO_UDP_L4)
 		l4 = WS_UDP_HDR_LEN;
-	else if ((gso == VIRTIO_NET_HDR_GSO_TCPV4 || gso == VIRTIO_NET_HDR_GSO_TCPV6) &&
-		 len >= *iph + WS_TCP_HDR_MIN)
-		l4 = (size_t)(pkt[*iph + 12] >> 4) * 4;
+	else if (gso == VIRTIO_NET_HDR_GSO_TCPV4 || gso == VIRTIO_NET_HDR_GSO_TCPV6)
+		l4 = ws_tcp_header_len(pkt, len, *iph);
 	else
 		return 0;
-	return *iph + l4 < len ? *iph + l4 : 0;
+	return l4 && *iph + l4 < len ? *iph + l4 : 0;
 }
 
 /* Set the IP (and UDP) length fields of a super-packet to len. */
 static void tx_gso_set_len(uint8_t *pkt, size_t len, size_t iph, const struct ws_vnet_hdr *h)
 {
-	if (pkt[0] >> 4 == 4)
+	if (ws_ip_version(pkt, len) == 4)
 		ws_put_be16(pkt + 2, (uint16_t)len);
 	else
 		ws_put_be16(pkt + 4, (uint16_t)(len - WS_IP6_HDR_LEN));
@@ -601,7 +585,7 @@ static int tx_cut_front(struct ws_tx_batch *b, uint8_t *pkt, size_t len, const s
 		return n < 0 ? n : -EINVAL;
 	memmove(rest, pkt, hdrs);
 	tx_gso_set_len(rest, len - cut, iph, h);
-	if (rest[0] >> 4 == 4)
+	if (ws_ip_version(rest, len - cut) == 4)
 		ws_put_be16(rest + 4, (uint16_t)(ws_be16(rest + 4) + k));
 	if (tcp) {
 		ws_put_be32(rest + iph + 4, ws_be32(rest + iph + 4) + (uint32_t)cut);
