@@ -9,6 +9,11 @@
 #include "core/crypto.h"
 #include "core/frame.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send.h"
+#include "daemon/slots.h"
 
 /* The socket and kernel name for a destination (v4 goes v4-mapped on a dual-stack socket). */
 static int pick(const struct ws_device *dev, const struct sockaddr_storage *to,
