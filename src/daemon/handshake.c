@@ -14,7 +14,15 @@
 
 #include "core/crypto.h"
 #include "core/frame.h"
+#include "daemon/ctlchan.h"
 #include "daemon/device.h"
+#include "daemon/handshake.h"
+#include "daemon/hslog.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send.h"
+#include "daemon/slots.h"
 #include "os/log.h"
 
 static uint32_t rand32(void *ctx)

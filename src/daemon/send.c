@@ -9,6 +9,11 @@
 #include "core/crypto.h"
 #include "core/frame.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send.h"
+#include "daemon/slots.h"
 
 int ws_device_send_one(struct ws_device *dev, const void *buf, size_t len,
 		       const struct sockaddr_storage *to)

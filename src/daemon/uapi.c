@@ -13,7 +13,13 @@
 #include "conf/conf.h"
 #include "core/crypto.h"
 #include "core/ipc.h"
+#include "daemon/ctlchan.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send.h"
+#include "daemon/uapi.h"
 #include "os/log.h"
 #include "os/sockaddr.h"
 
