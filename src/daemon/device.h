@@ -55,7 +55,6 @@ struct ws_device {
 	bool vnet;                     /* TUN with virtio-net headers: TSO reads, GRO writes */
 	bool uso;                      /* ... and UDP segmentation: UDP is coalesced too */
 	struct ws_udp udp;
-	int send_fd4, send_fd6;        /* for ctl's single sends */
 	uint16_t listen_port;
 	uint32_t fwmark;
 	uint16_t mtu, max_packet_size;
