@@ -196,13 +196,8 @@ static void tx_frame_peer(struct ws_tx_batch *b, struct ws_peer *peer, struct ws
 {
 	for (unsigned i = 0; i < n;) {
 		struct tx_pkt *first = &b->pkts[idx[i]];
-		size_t hl = ws_frame_event_header_len(first->len);
-		uint8_t *frame = first->data - hl - WS_FRAME_CHANNEL_LEN;
-		size_t len;
-
-		frame[0] = WS_CHANNEL_DATA;
-		ws_frame_write_event_header(frame + 1, WS_EVENT_IP_PACKET, first->len);
-		len = 1 + hl + first->len;
+		uint8_t *frame = ws_frame_write_head(first->data, WS_CHANNEL_DATA, WS_EVENT_IP_PACKET, first->len);
+		size_t len = ws_frame_head_len(first->len) + first->len;
 		for (i++; i < n && first->tail_room; i++) {
 			struct tx_pkt *next = &b->pkts[idx[i]];
 
@@ -506,10 +501,10 @@ static size_t tx_sealed_stride(const struct ws_tx_batch *b, const uint8_t *pkt, 
 	if (!l4_len)
 		return b->arena_stride;
 	full = ip_len + l4_len + h->gso_size;
-	hl = ws_frame_event_header_len(full);
-	if (full > b->dev->mtu || WS_SIZE_DATA_HEADER + 1 + hl + full + WS_AEAD_TAG_LEN > b->arena_stride)
+	hl = ws_frame_head_len(full);
+	if (full > b->dev->mtu || WS_SIZE_DATA_HEADER + hl + full + WS_AEAD_TAG_LEN > b->arena_stride)
 		return b->arena_stride;
-	*lead = WS_SIZE_DATA_HEADER + 1 + hl;
+	*lead = WS_SIZE_DATA_HEADER + hl;
 	return *lead + full + WS_AEAD_TAG_LEN;
 }
 
