@@ -106,9 +106,8 @@ static void rx_flush_gro(struct rx_batch *b)
 		ws_vnet_hdr_encode(&h, hdr);
 		iov[0] = (struct iovec){.iov_base = hdr, .iov_len = sizeof(hdr)};
 		iov[1] = (struct iovec){.iov_base = (void *)pkt, .iov_len = len};
-		if (writev(b->dev->tun_fd, iov, 2) < 0) {
-			/* the kernel refuses this one (or its queue is full): dropped */
-		}
+		if (writev(b->dev->tun_fd, iov, 2) < 0) /* the kernel refuses it (or its queue is full) */
+			WS_DROP(b->dev, drop_rx_tun_refused);
 	}
 	ws_gro_reset(&b->gro);
 }
@@ -126,8 +125,11 @@ static void rx_flush_tun(struct rx_batch *b)
 		unsigned dropped = 0;
 		int r = ws_tun_write_batch(b->dev->tun_fd, b->tun + done, (int)(b->n_tun - done), &dropped);
 
-		if (r <= 0)
-			break; /* the kernel refuses: nothing better to do than drop */
+		WS_DROP_N(b->dev, drop_rx_tun_refused, dropped);
+		if (r <= 0) { /* the kernel refuses: nothing better to do than drop */
+			WS_DROP_N(b->dev, drop_rx_tun_refused, b->n_tun - done);
+			break;
+		}
 		done += (unsigned)r;
 	}
 	b->n_tun = 0;
@@ -143,6 +145,7 @@ static void rx_frame(struct rx_batch *b, struct ws_peer *peer, struct ws_slot *s
 	struct ws_event ev;
 
 	if (ws_frame_parse(frame, len, &info) < 0) {
+		WS_DROP(dev, drop_rx_bad_frame);
 		atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
 		return;
 	}
@@ -152,13 +155,19 @@ static void rx_frame(struct rx_batch *b, struct ws_peer *peer, struct ws_slot *s
 		return;
 	}
 	if (info.channel != WS_CHANNEL_DATA) {
+		WS_DROP(dev, drop_rx_unknown_channel);
 		atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
 		return;
 	}
 	ws_frame_iter_init(&it, &info);
 	while (ws_frame_iter_next(&it, &ev)) {
-		if (ev.type != WS_EVENT_IP_PACKET ||
-		    ws_allowedips_lookup_packet_src(&dev->aips, ev.payload, ev.len) != peer) {
+		if (ev.type != WS_EVENT_IP_PACKET) {
+			WS_DROP(dev, drop_rx_unknown_event);
+			atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
+			continue;
+		}
+		if (ws_allowedips_lookup_packet_src(&dev->aips, ev.payload, ev.len) != peer) {
+			WS_DROP(dev, drop_rx_source);
 			atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
 			continue;
 		}
@@ -207,8 +216,10 @@ static void rx_classify(struct rx_batch *b, struct ws_udp_msg *m)
 		atomic_fetch_add_explicit(&dev->stats.rx_unknown_index, 1, memory_order_relaxed);
 		return;
 	}
-	if (!ws_replay_check(&e->slot->s.replay, it->hdr.counter))
+	if (!ws_replay_check(&e->slot->s.replay, it->hdr.counter)) {
+		WS_DROP(dev, drop_rx_replay);
 		return;
+	}
 	it->msg = m;
 	it->slot = e->slot;
 	b->n_items++;
@@ -251,19 +262,36 @@ static void rx_deliver(struct rx_batch *b, struct rx_item *it, uint64_t now)
 	struct ws_peer *peer = it->slot->entry.peer;
 	const uint8_t *frame;
 	size_t frame_len;
+	int r;
 
-	if (it->status || ws_session_open_commit(&it->slot->s, it->hdr.counter))
+	if (it->status == -EBADMSG) {
+		WS_DROP(b->dev, drop_rx_decrypt);
 		return;
+	}
+	if (it->status == -EALREADY) {
+		WS_DROP(b->dev, drop_rx_replay);
+		return;
+	}
+	if (it->status) {
+		WS_DROP(b->dev, rx_bad_packet);
+		return;
+	}
+	if (ws_session_open_commit(&it->slot->s, it->hdr.counter)) {
+		WS_DROP(b->dev, drop_rx_replay); /* a duplicate within this batch */
+		return;
+	}
 	rx_account(b, peer, it, now);
 	switch (it->hdr.type) {
 	case WS_MSG_DATA:
 		rx_frame(b, peer, it->slot, it->plain, it->plain_len);
 		break;
 	case WS_MSG_DATA_FRAGMENT:
-		if (ws_reassembler_add(&it->slot->reasm, it->plain, it->plain_len, now, &frame,
-				       &frame_len) == 1) {
+		r = ws_reassembler_add(&it->slot->reasm, it->plain, it->plain_len, now, &frame, &frame_len);
+		if (r == 1) {
 			rx_frame(b, peer, it->slot, frame, frame_len);
 			rx_flush_tun(b); /* the frame lives until the next add */
+		} else if (r < 0) {
+			WS_DROP(b->dev, drop_rx_reassembly);
 		}
 		break;
 	case WS_MSG_DISCONNECT:

@@ -173,8 +173,10 @@ static void tx_fragment(struct ws_tx_batch *b, struct ws_peer *peer, struct ws_s
 	uint32_t count = ws_fragment_count(frame_len, b->max_frag);
 	uint32_t frame_id = slot->next_frame_id++;
 
-	if (!count || b->n_frag + count > b->frag_slots || b->n_out + count > b->out_max)
-		return; /* larger than the MTU allows for: dropped like an MTU overrun */
+	if (!count || b->n_frag + count > b->frag_slots || b->n_out + count > b->out_max) {
+		WS_DROP(b->dev, drop_tx_too_big); /* larger than the MTU allows for: an MTU overrun */
+		return;
+	}
 	for (uint32_t k = 0; k < count; k++) {
 		uint8_t *pkt = b->frag_scratch + (size_t)b->n_frag++ * b->dev->max_packet_size;
 		size_t off, n = ws_fragment_span(frame_len, b->max_frag, (uint16_t)k, &off);
@@ -277,8 +279,11 @@ static void tx_peer(struct ws_tx_batch *b, struct ws_peer *peer, unsigned *idx, 
 	}
 	if (!slot || atomic_load(&slot->dead) || !ws_peer_may_send(peer, slot, now) ||
 	    peer->endpoint.ss_family == AF_UNSPEC) {
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; i < n; i++) {
+			if (peer->staged.count == WS_STAGED_MAX) /* the oldest goes */
+				WS_DROP(dev, drop_tx_staging_full);
 			ws_peer_stage(peer, b->pkts[idx[i]].data, b->pkts[idx[i]].len);
+		}
 		ws_peer_want_handshake(peer, now);
 		wake = !peer->want_handshake;
 		peer->want_handshake = true;
@@ -423,8 +428,10 @@ static void tx_send(struct ws_tx_batch *b)
 			continue; /* removed while we waited */
 		if (b->msgs[g].err && b->msgs[g].segment)
 			tx_resend_singly(b, g);
-		if (b->msgs[g].err)
+		if (b->msgs[g].err) {
+			WS_DROP_N(dev, drop_tx_send_failed, b->group_first[g + 1] - b->group_first[g]);
 			continue;
+		}
 		atomic_fetch_add_explicit(&peer->stats.tx_bytes, b->msgs[g].len, memory_order_relaxed);
 		atomic_fetch_add_explicit(&peer->stats.tx_packets, b->group_first[g + 1] - b->group_first[g],
 					  memory_order_relaxed);
@@ -614,8 +621,10 @@ static void tx_take_super(struct ws_tx_batch *b, unsigned io, uint8_t *pkt, size
 	if (hdrs && h->gso_size && (len - hdrs + h->gso_size - 1) / h->gso_size > fit) {
 		n = fit ? tx_cut_front(b, pkt, len, h, hdrs, iph, (unsigned)fit, out, stride,
 				       stride - lead - WS_AEAD_TAG_LEN) : 0;
-		if (n < 0)
-			return; /* malformed: dropped */
+		if (n < 0) {
+			WS_DROP(b->dev, drop_tx_bad_packet); /* malformed */
+			return;
+		}
 		b->carry = pkt + (size_t)n * h->gso_size;
 		b->carry_len = len - (size_t)n * h->gso_size;
 		b->carry_io = io;
@@ -623,8 +632,10 @@ static void tx_take_super(struct ws_tx_batch *b, unsigned io, uint8_t *pkt, size
 	} else {
 		n = ws_offload_segment(pkt, len, h, out, stride, fit, b->seg_len,
 				       stride - lead - WS_AEAD_TAG_LEN);
-		if (n <= 0)
-			return; /* malformed: dropped */
+		if (n <= 0) {
+			WS_DROP(b->dev, drop_tx_bad_packet); /* malformed */
+			return;
+		}
 	}
 	for (int k = 0; k < n; k++)
 		b->pkts[b->n_pkts++] = (struct tx_pkt){.data = out + (size_t)k * stride,
@@ -641,6 +652,8 @@ static void tx_take_offload(struct ws_tx_batch *b, unsigned io, uint8_t *pkt, si
 	if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
 		if (ws_offload_complete_csum(pkt, len, &h) == 0)
 			b->pkts[b->n_pkts++] = (struct tx_pkt){.data = pkt, .len = (uint32_t)len, .tail_room = true};
+		else
+			WS_DROP(b->dev, drop_tx_bad_packet);
 		return;
 	}
 	tx_fit_gso(b, pkt, len, &h);
