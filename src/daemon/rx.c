@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The receive pipeline (one thread):
- *   recvmmsg batch -> handshake messages to the ctl inbox
- *   -> transport header check -> receiver_index lookup -> cheap replay check
- *   -> decryption in place on the crypto workers (parallel, order kept)
- *   -> in order: authoritative replay update, endpoint and timers [peer->lock],
- *      frame decode, source address must be inside the peer's AllowedIPs
- *   -> TUN writes; channel-0 frames go to the ctl inbox.
+ * The receive pipeline (one thread). The functions in this file occur in
+ * the order in which the packets are processed:
+ *   1. recvmmsg batch (rx_process, ws_rx_thread)
+ *   2. cheap checks (rx_classify): handshake messages to the ctl inbox,
+ *      transport header, receiver_index lookup, cheap replay check
+ *   3. decryption in place on the crypto workers, parallel (rx_open)
+ *   4. in order (rx_deliver): authoritative replay update; endpoint and
+ *      timers [peer->lock] (rx_account); fragments reassembled
+ *   5. frame decode (rx_frame): channel-0 frames to the ctl inbox; IP
+ *      packets whose source is inside the peer's AllowedIPs are kept
+ *   6. TUN writes (rx_flush_tun; with offloads coalesced: rx_flush_gro).
+ * Each drop is counted under its own name (struct ws_device_stats).
  * dev->lock is held for reading for the whole batch. Nothing is allocated per
  * packet (fragment reassembly, which the VPN's own data never needs, aside).
  */
@@ -53,6 +58,13 @@ struct rx_batch {
 	uint64_t gc_next;              /* next sweep of the reassemblers */
 };
 
+/* The stages, defined below in packet order. */
+static void rx_account(struct rx_batch *b, struct ws_peer *peer, struct rx_item *it, uint64_t now);
+static void rx_frame(struct rx_batch *b, struct ws_peer *peer, struct ws_slot *slot,
+		     const uint8_t *frame, size_t len);
+static void rx_flush_tun(struct rx_batch *b);
+static void rx_flush_gro(struct rx_batch *b);
+
 static void rx_batch_free(struct rx_batch *b)
 {
 	for (unsigned i = 0; i < WS_BATCH; i++)
@@ -90,49 +102,120 @@ static struct rx_batch *rx_batch_new(struct ws_device *dev)
 	return b;
 }
 
-
-/* Offloads on: every GRO item goes to the TUN behind its virtio-net header. */
-static void rx_flush_gro(struct rx_batch *b)
+/* Cheap checks before decryption; the item is kept when worth decrypting. */
+static void rx_classify(struct rx_batch *b, struct ws_udp_msg *m)
 {
-	for (size_t i = 0; i < ws_gro_count(&b->gro); i++) {
-		uint8_t hdr[WS_VNET_HDR_LEN];
-		struct ws_vnet_hdr h;
-		const uint8_t *pkt;
-		size_t len;
-		struct iovec iov[2];
+	struct ws_device *dev = b->dev;
+	struct rx_item *it = &b->items[b->n_items];
+	struct ws_index_entry *e;
+	uint8_t type = m->len ? m->buf[0] : 0;
 
-		if (ws_gro_item(&b->gro, i, &h, &pkt, &len))
-			break;
-		ws_vnet_hdr_encode(&h, hdr);
-		iov[0] = (struct iovec){.iov_base = hdr, .iov_len = sizeof(hdr)};
-		iov[1] = (struct iovec){.iov_base = (void *)pkt, .iov_len = len};
-		if (writev(b->dev->tun_fd, iov, 2) < 0) /* the kernel refuses it (or its queue is full) */
-			WS_DROP(b->dev, drop_rx_tun_refused);
-	}
-	ws_gro_reset(&b->gro);
-}
+	if (type >= WS_MSG_HANDSHAKE_INIT && type <= WS_MSG_COOKIE_REPLY) {
+		static const uint32_t size[] = {[WS_MSG_HANDSHAKE_INIT] = WS_SIZE_HANDSHAKE_INIT,
+						[WS_MSG_HANDSHAKE_RESP] = WS_SIZE_HANDSHAKE_RESP,
+						[WS_MSG_COOKIE_REPLY] = WS_SIZE_COOKIE_REPLY};
 
-static void rx_flush_tun(struct rx_batch *b)
-{
-	unsigned done = 0;
-
-	if (b->dev->vnet) {
-		rx_flush_gro(b);
+		/* Only exact sizes are worth the handshake thread's time (DECISIONS 12). */
+		if (m->len == size[type])
+			ws_inbox_push(&dev->inbox, WS_INBOX_HANDSHAKE, NULL, NULL, &m->addr, m->buf, m->len);
+		else
+			atomic_fetch_add_explicit(&dev->stats.rx_bad_packet, 1, memory_order_relaxed);
 		return;
 	}
-
-	while (done < b->n_tun) {
-		unsigned dropped = 0;
-		int r = ws_tun_write_batch(b->dev->tun_fd, b->tun + done, (int)(b->n_tun - done), &dropped);
-
-		WS_DROP_N(b->dev, drop_rx_tun_refused, dropped);
-		if (r <= 0) { /* the kernel refuses: nothing better to do than drop */
-			WS_DROP_N(b->dev, drop_rx_tun_refused, b->n_tun - done);
-			break;
-		}
-		done += (unsigned)r;
+	if (ws_transport_parse(m->buf, m->len, &it->hdr) < 0) {
+		atomic_fetch_add_explicit(&dev->stats.rx_bad_packet, 1, memory_order_relaxed);
+		return;
 	}
-	b->n_tun = 0;
+	e = ws_index_lookup(&dev->index, it->hdr.receiver_index);
+	if (!e || e->kind != WS_IDX_SESSION) {
+		atomic_fetch_add_explicit(&dev->stats.rx_unknown_index, 1, memory_order_relaxed);
+		return;
+	}
+	if (!ws_replay_check(&e->slot->s.replay, it->hdr.counter)) {
+		WS_DROP(dev, drop_rx_replay);
+		return;
+	}
+	it->msg = m;
+	it->slot = e->slot;
+	b->n_items++;
+}
+
+static void rx_open(void *ctx, unsigned first, unsigned count)
+{
+	struct rx_batch *b = ctx;
+
+	for (unsigned i = first; i < first + count; i++) {
+		struct rx_item *it = &b->items[i];
+
+		it->status = ws_session_open_decrypt(&it->slot->s, it->msg->buf, it->msg->len, &it->hdr,
+						     &it->plain, &it->plain_len);
+	}
+}
+
+static void rx_deliver(struct rx_batch *b, struct rx_item *it, uint64_t now)
+{
+	struct ws_peer *peer = it->slot->entry.peer;
+	const uint8_t *frame;
+	size_t frame_len;
+	int r;
+
+	if (it->status == -EBADMSG) {
+		WS_DROP(b->dev, drop_rx_decrypt);
+		return;
+	}
+	if (it->status == -EALREADY) {
+		WS_DROP(b->dev, drop_rx_replay);
+		return;
+	}
+	if (it->status) {
+		WS_DROP(b->dev, rx_bad_packet);
+		return;
+	}
+	if (ws_session_open_commit(&it->slot->s, it->hdr.counter)) {
+		WS_DROP(b->dev, drop_rx_replay); /* a duplicate within this batch */
+		return;
+	}
+	rx_account(b, peer, it, now);
+	switch (it->hdr.type) {
+	case WS_MSG_DATA:
+		rx_frame(b, peer, it->slot, it->plain, it->plain_len);
+		break;
+	case WS_MSG_DATA_FRAGMENT:
+		r = ws_reassembler_add(&it->slot->reasm, it->plain, it->plain_len, now, &frame, &frame_len);
+		if (r == 1) {
+			rx_frame(b, peer, it->slot, frame, frame_len);
+			rx_flush_tun(b); /* the frame lives until the next add */
+		} else if (r < 0) {
+			WS_DROP(b->dev, drop_rx_reassembly);
+		}
+		break;
+	case WS_MSG_DISCONNECT:
+		ws_inbox_push(&b->dev->inbox, WS_INBOX_DISCONNECT, peer, it->slot, NULL,
+			      &it->slot->entry.index, sizeof(uint32_t));
+		break;
+	default: /* keepalive: accounting is all */
+		break;
+	}
+}
+
+/* Endpoint, timers and session confirmation for one authenticated packet. */
+static void rx_account(struct rx_batch *b, struct ws_peer *peer, struct rx_item *it, uint64_t now)
+{
+	bool data = it->hdr.type == WS_MSG_DATA || it->hdr.type == WS_MSG_DATA_FRAGMENT;
+
+	pthread_mutex_lock(&peer->lock);
+	if (!ws_sockaddr_equal(&peer->endpoint, &it->msg->addr)) {
+		peer->endpoint = it->msg->addr; /* roaming: the latest authenticated source */
+		peer->roamed = true;            /* ctl logs it once */
+	}
+	ws_peer_on_auth_received(peer, now);
+	if (data)
+		ws_peer_on_data_received(peer, now);
+	pthread_mutex_unlock(&peer->lock);
+	atomic_fetch_add_explicit(&peer->stats.rx_bytes, it->msg->len, memory_order_relaxed);
+	atomic_fetch_add_explicit(&peer->stats.rx_packets, 1, memory_order_relaxed);
+	if (it->slot == peer->next && !atomic_exchange(&it->slot->confirm_sent, true))
+		ws_inbox_push_confirm(&b->dev->inbox, peer, it->slot);
 }
 
 /* One decrypted frame from peer. Data events go to the TUN list. */
@@ -187,120 +270,48 @@ static void rx_frame(struct rx_batch *b, struct ws_peer *peer, struct ws_slot *s
 	}
 }
 
-/* Cheap checks before decryption; the item is kept when worth decrypting. */
-static void rx_classify(struct rx_batch *b, struct ws_udp_msg *m)
+static void rx_flush_tun(struct rx_batch *b)
 {
-	struct ws_device *dev = b->dev;
-	struct rx_item *it = &b->items[b->n_items];
-	struct ws_index_entry *e;
-	uint8_t type = m->len ? m->buf[0] : 0;
+	unsigned done = 0;
 
-	if (type >= WS_MSG_HANDSHAKE_INIT && type <= WS_MSG_COOKIE_REPLY) {
-		static const uint32_t size[] = {[WS_MSG_HANDSHAKE_INIT] = WS_SIZE_HANDSHAKE_INIT,
-						[WS_MSG_HANDSHAKE_RESP] = WS_SIZE_HANDSHAKE_RESP,
-						[WS_MSG_COOKIE_REPLY] = WS_SIZE_COOKIE_REPLY};
-
-		/* Only exact sizes are worth the handshake thread's time (DECISIONS 12). */
-		if (m->len == size[type])
-			ws_inbox_push(&dev->inbox, WS_INBOX_HANDSHAKE, NULL, NULL, &m->addr, m->buf, m->len);
-		else
-			atomic_fetch_add_explicit(&dev->stats.rx_bad_packet, 1, memory_order_relaxed);
+	if (b->dev->vnet) {
+		rx_flush_gro(b);
 		return;
 	}
-	if (ws_transport_parse(m->buf, m->len, &it->hdr) < 0) {
-		atomic_fetch_add_explicit(&dev->stats.rx_bad_packet, 1, memory_order_relaxed);
-		return;
-	}
-	e = ws_index_lookup(&dev->index, it->hdr.receiver_index);
-	if (!e || e->kind != WS_IDX_SESSION) {
-		atomic_fetch_add_explicit(&dev->stats.rx_unknown_index, 1, memory_order_relaxed);
-		return;
-	}
-	if (!ws_replay_check(&e->slot->s.replay, it->hdr.counter)) {
-		WS_DROP(dev, drop_rx_replay);
-		return;
-	}
-	it->msg = m;
-	it->slot = e->slot;
-	b->n_items++;
-}
 
-static void rx_open(void *ctx, unsigned first, unsigned count)
-{
-	struct rx_batch *b = ctx;
+	while (done < b->n_tun) {
+		unsigned dropped = 0;
+		int r = ws_tun_write_batch(b->dev->tun_fd, b->tun + done, (int)(b->n_tun - done), &dropped);
 
-	for (unsigned i = first; i < first + count; i++) {
-		struct rx_item *it = &b->items[i];
-
-		it->status = ws_session_open_decrypt(&it->slot->s, it->msg->buf, it->msg->len, &it->hdr,
-						     &it->plain, &it->plain_len);
-	}
-}
-
-/* Endpoint, timers and session confirmation for one authenticated packet. */
-static void rx_account(struct rx_batch *b, struct ws_peer *peer, struct rx_item *it, uint64_t now)
-{
-	bool data = it->hdr.type == WS_MSG_DATA || it->hdr.type == WS_MSG_DATA_FRAGMENT;
-
-	pthread_mutex_lock(&peer->lock);
-	if (!ws_sockaddr_equal(&peer->endpoint, &it->msg->addr)) {
-		peer->endpoint = it->msg->addr; /* roaming: the latest authenticated source */
-		peer->roamed = true;            /* ctl logs it once */
-	}
-	ws_peer_on_auth_received(peer, now);
-	if (data)
-		ws_peer_on_data_received(peer, now);
-	pthread_mutex_unlock(&peer->lock);
-	atomic_fetch_add_explicit(&peer->stats.rx_bytes, it->msg->len, memory_order_relaxed);
-	atomic_fetch_add_explicit(&peer->stats.rx_packets, 1, memory_order_relaxed);
-	if (it->slot == peer->next && !atomic_exchange(&it->slot->confirm_sent, true))
-		ws_inbox_push_confirm(&b->dev->inbox, peer, it->slot);
-}
-
-static void rx_deliver(struct rx_batch *b, struct rx_item *it, uint64_t now)
-{
-	struct ws_peer *peer = it->slot->entry.peer;
-	const uint8_t *frame;
-	size_t frame_len;
-	int r;
-
-	if (it->status == -EBADMSG) {
-		WS_DROP(b->dev, drop_rx_decrypt);
-		return;
-	}
-	if (it->status == -EALREADY) {
-		WS_DROP(b->dev, drop_rx_replay);
-		return;
-	}
-	if (it->status) {
-		WS_DROP(b->dev, rx_bad_packet);
-		return;
-	}
-	if (ws_session_open_commit(&it->slot->s, it->hdr.counter)) {
-		WS_DROP(b->dev, drop_rx_replay); /* a duplicate within this batch */
-		return;
-	}
-	rx_account(b, peer, it, now);
-	switch (it->hdr.type) {
-	case WS_MSG_DATA:
-		rx_frame(b, peer, it->slot, it->plain, it->plain_len);
-		break;
-	case WS_MSG_DATA_FRAGMENT:
-		r = ws_reassembler_add(&it->slot->reasm, it->plain, it->plain_len, now, &frame, &frame_len);
-		if (r == 1) {
-			rx_frame(b, peer, it->slot, frame, frame_len);
-			rx_flush_tun(b); /* the frame lives until the next add */
-		} else if (r < 0) {
-			WS_DROP(b->dev, drop_rx_reassembly);
+		WS_DROP_N(b->dev, drop_rx_tun_refused, dropped);
+		if (r <= 0) { /* the kernel refuses: nothing better to do than drop */
+			WS_DROP_N(b->dev, drop_rx_tun_refused, b->n_tun - done);
+			break;
 		}
-		break;
-	case WS_MSG_DISCONNECT:
-		ws_inbox_push(&b->dev->inbox, WS_INBOX_DISCONNECT, peer, it->slot, NULL,
-			      &it->slot->entry.index, sizeof(uint32_t));
-		break;
-	default: /* keepalive: accounting is all */
-		break;
+		done += (unsigned)r;
 	}
+	b->n_tun = 0;
+}
+
+/* Offloads on: every GRO item goes to the TUN behind its virtio-net header. */
+static void rx_flush_gro(struct rx_batch *b)
+{
+	for (size_t i = 0; i < ws_gro_count(&b->gro); i++) {
+		uint8_t hdr[WS_VNET_HDR_LEN];
+		struct ws_vnet_hdr h;
+		const uint8_t *pkt;
+		size_t len;
+		struct iovec iov[2];
+
+		if (ws_gro_item(&b->gro, i, &h, &pkt, &len))
+			break;
+		ws_vnet_hdr_encode(&h, hdr);
+		iov[0] = (struct iovec){.iov_base = hdr, .iov_len = sizeof(hdr)};
+		iov[1] = (struct iovec){.iov_base = (void *)pkt, .iov_len = len};
+		if (writev(b->dev->tun_fd, iov, 2) < 0) /* the kernel refuses it (or its queue is full) */
+			WS_DROP(b->dev, drop_rx_tun_refused);
+	}
+	ws_gro_reset(&b->gro);
 }
 
 static void rx_process(struct rx_batch *b, unsigned n, uint64_t now)
