@@ -283,7 +283,8 @@ static void rx_flush_tun(struct rx_batch *b)
 		unsigned dropped = 0;
 		int r = ws_tun_write_batch(b->dev->tun_fd, b->tun + done, (int)(b->n_tun - done), &dropped);
 
-		WS_DROP_N(b->dev, drop_rx_tun_refused, dropped);
+		if (dropped)
+			WS_DROP_N(b->dev, drop_rx_tun_refused, dropped);
 		if (r <= 0) { /* the kernel refuses: nothing better to do than drop */
 			WS_DROP_N(b->dev, drop_rx_tun_refused, b->n_tun - done);
 			break;
