@@ -84,7 +84,7 @@ $(foreach p,ws wsd wsup,$(eval $(call prog_rule,$(p))))
 $(foreach p,ws wsd wsup,$(patsubst %.c,$(B)/obj/%.o,$(wildcard cmd/$(p)/*.c))): $(wildcard cmd/*/*.h)
 $(B)/obj/tests/test_ws_cli.o $(B)/asan/obj/tests/test_ws_cli.o: $(wildcard cmd/ws/*.c cmd/ws/*.h)
 # The pipeline harness (two devices in one process): unit tests and the pipeline fuzzers.
-PIPE_USERS := tests/pipe_harness tests/test_pipeline tests/fuzz/fuzz_tx_pipeline tests/fuzz/fuzz_rx_pipeline
+PIPE_USERS := tests/pipe_harness tests/test_pipeline tests/test_drops tests/fuzz/fuzz_tx_pipeline tests/fuzz/fuzz_rx_pipeline
 $(foreach d,$(B) $(B)/asan $(B)/fuzzobj,$(patsubst %,$(d)/obj/%.o,$(PIPE_USERS))): tests/pipe_harness.h
 $(B)/fuzz/fuzz_tx_pipeline $(B)/fuzz/fuzz_rx_pipeline: $(B)/fuzzobj/obj/tests/pipe_harness.o
 

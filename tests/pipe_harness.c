@@ -20,6 +20,11 @@
 #include "core/ipc.h"
 #include "core/offload.h"
 #include "daemon/ctl.h"
+#include "daemon/handshake.h"
+#include "daemon/inbox.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send.h"
+#include "daemon/uapi.h"
 #include "os/ipc_sock.h"
 
 enum {

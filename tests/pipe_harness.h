@@ -33,6 +33,8 @@
 #include <sys/types.h>
 
 #include "daemon/device.h"
+#include "daemon/peer.h"
+#include "daemon/rx.h"
 #include "daemon/tx.h"
 
 struct ws_pipe_end {

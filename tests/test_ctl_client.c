@@ -21,6 +21,8 @@
 #include "core/crypto.h"
 #include "daemon/ctl.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
 #include "test.h"
 
 enum { N_PEERS = 2000, READ_MS = 300, WRITE_MS = 600 };

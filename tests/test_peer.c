@@ -10,6 +10,9 @@
 
 #include "core/crypto.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/slots.h"
 #include "os/resolver.h"
 #include "os/sockaddr.h"
 #include "test.h"

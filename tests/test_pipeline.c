@@ -17,6 +17,7 @@
 #include "core/ctlmsg.h"
 #include "core/frame.h"
 #include "core/offload.h"
+#include "daemon/peer_timers.h"
 #include "os/log.h"
 #include "pipe_harness.h"
 #include "test.h"

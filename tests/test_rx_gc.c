@@ -10,6 +10,10 @@
 
 #include "core/crypto.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/rx.h"
+#include "daemon/slots.h"
 #include "test.h"
 
 #define SEC WS_NSEC_PER_SEC

@@ -18,6 +18,10 @@
 #include "core/crypto.h"
 #include "core/offload.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/slots.h"
 #include "daemon/tx.h"
 #include "test.h"
 

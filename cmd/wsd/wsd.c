@@ -21,6 +21,8 @@
 #include "core/ipc.h"
 #include "daemon/ctl.h"
 #include "daemon/device.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
 #include "os/ipc_sock.h"
 #include "os/log.h"
 #include "os/privs.h"

@@ -14,7 +14,13 @@
 
 #include "core/crypto.h"
 #include "daemon/ctl.h"
+#include "daemon/ctlchan.h"
 #include "daemon/device.h"
+#include "daemon/handshake.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send.h"
 #include "os/log.h"
 #include "os/resolver.h"
 

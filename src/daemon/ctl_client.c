@@ -7,6 +7,8 @@
  * of ctl; only the waiting for a client is spread over the loop.
  */
 #include "daemon/ctl.h"
+#include "daemon/device.h"
+#include "daemon/uapi.h"
 
 #include <errno.h>
 #include <string.h>
@@ -14,7 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/device.h"
 #include "os/log.h"
 
 #define NS_PER_MS 1000000ull

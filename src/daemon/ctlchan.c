@@ -10,7 +10,12 @@
 #include "core/crypto.h"
 #include "core/ctlmsg.h"
 #include "core/frame.h"
+#include "daemon/ctlchan.h"
 #include "daemon/device.h"
+#include "daemon/handshake.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/send.h"
 #include "os/log.h"
 
 #define PING_INTERVAL_NS (5 * WS_NSEC_PER_SEC)

@@ -11,6 +11,10 @@
 #include "core/crypto.h"
 #include "core/offload.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/rx.h"
+#include "daemon/tx.h"
 #include "os/log.h"
 #include "os/netlink.h"
 

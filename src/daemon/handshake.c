@@ -14,7 +14,15 @@
 
 #include "core/crypto.h"
 #include "core/frame.h"
+#include "daemon/ctlchan.h"
 #include "daemon/device.h"
+#include "daemon/handshake.h"
+#include "daemon/hslog.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send.h"
+#include "daemon/slots.h"
 #include "os/log.h"
 
 static uint32_t rand32(void *ctx)
@@ -86,13 +94,12 @@ static void flush_staged(struct ws_device *dev, struct ws_peer *peer)
 		pthread_mutex_unlock(&peer->lock);
 		if (!pkt)
 			return;
-		hl = ws_frame_event_header_len(len);
-		if (1 + hl + len <= sizeof(frame)) {
-			frame[0] = WS_CHANNEL_DATA;
-			ws_frame_write_event_header(frame + 1, WS_EVENT_IP_PACKET, len);
-			memcpy(frame + 1 + hl, pkt, len);
+		hl = ws_frame_head_len(len);
+		if (hl + len <= sizeof(frame)) {
+			memcpy(frame + hl, pkt, len);
+			ws_frame_write_head(frame + hl, WS_CHANNEL_DATA, WS_EVENT_IP_PACKET, len);
 			pthread_rwlock_rdlock(&dev->lock);
-			ws_send_frame(dev, peer, WS_MSG_DATA, frame, 1 + hl + len);
+			ws_send_frame(dev, peer, WS_MSG_DATA, frame, hl + len);
 			pthread_rwlock_unlock(&dev->lock);
 		}
 		free(pkt);

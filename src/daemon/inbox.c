@@ -12,6 +12,9 @@
 
 #include "core/frame.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/slots.h"
 
 int ws_inbox_init(struct ws_inbox *in)
 {

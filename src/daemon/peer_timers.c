@@ -8,7 +8,13 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "daemon/ctlchan.h"
 #include "daemon/device.h"
+#include "daemon/handshake.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send.h"
+#include "daemon/slots.h"
 #include "os/log.h"
 #include "os/sockaddr.h"
 

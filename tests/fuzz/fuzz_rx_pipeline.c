@@ -42,6 +42,7 @@
 #include "core/frame.h"
 #include "core/offload.h"
 #include "daemon/ctl.h"
+#include "daemon/ctlchan.h"
 #include "os/log.h"
 #include "../pipe_harness.h"
 
