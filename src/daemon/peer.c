@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Peers of a device: the table by public key, session slots (previous,
- * current, next), endpoints and packets staged while a handshake runs.
- * Timer hooks are in peer_timers.c.
+ * Peers of a device: the table by public key, endpoints and packets staged
+ * while a handshake runs. Timer hooks are in peer_timers.c, the session
+ * slots (previous, current, next) in slots.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -129,11 +129,7 @@ void ws_peer_remove(struct ws_device *dev, struct ws_peer *peer)
 	unlink_peer(dev, peer);
 	ws_inbox_forget_peer(&dev->inbox, peer);
 	ws_allowedips_remove_by_peer(&dev->aips, peer);
-	for (unsigned i = 0; i < WS_MAX_SESSIONS_PER_PEER; i++)
-		if (peer->slots[i].used)
-			ws_peer_slot_free(peer, &peer->slots[i]);
-	if (peer->hs_entry.registered)
-		ws_index_remove(&dev->index, peer->hs_entry.index);
+	ws_slots_drop_all(dev, peer);
 	ws_handshake_clear(&peer->hs);
 	ws_reliable_tx_destroy(&peer->ctl_tx);
 	ws_reliable_rx_destroy(&peer->ctl_rx);
@@ -255,40 +251,6 @@ void ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a,
 	 * one, as it was unanswered): send it there now, not at the next retry. */
 	if (kick)
 		ws_handshake_send_init(dev, p, now);
-}
-
-struct ws_slot *ws_peer_slot_alloc(struct ws_peer *peer)
-{
-	struct ws_slot *slot = NULL;
-
-	for (unsigned i = 0; i < WS_MAX_SESSIONS_PER_PEER && !slot; i++)
-		if (!peer->slots[i].used)
-			slot = &peer->slots[i];
-	if (!slot) {
-		/* All three in use: the previous session goes first, then the unconfirmed next. */
-		slot = peer->prev ? peer->prev : peer->next ? peer->next : peer->cur;
-		ws_peer_slot_free(peer, slot);
-	}
-	memset(slot, 0, sizeof(*slot));
-	slot->used = true;
-	return slot;
-}
-
-void ws_peer_slot_free(struct ws_peer *peer, struct ws_slot *slot)
-{
-	if (slot->entry.registered)
-		ws_index_remove(&peer->dev->index, slot->entry.index);
-	slot->entry.registered = false;
-	ws_reassembler_free(&slot->reasm);
-	ws_session_wipe(&slot->s);
-	if (peer->prev == slot)
-		peer->prev = NULL;
-	if (peer->cur == slot)
-		peer->cur = NULL;
-	if (peer->next == slot)
-		peer->next = NULL;
-	slot->used = false;
-	atomic_store(&slot->dead, false);
 }
 
 void ws_peer_stage(struct ws_peer *peer, const uint8_t *pkt, size_t len)

@@ -95,8 +95,6 @@ int ws_peer_resolve(struct ws_device *dev, struct ws_peer *peer, bool kick);
 bool ws_peer_resolve_all(struct ws_device *dev);
 /* An answer from dev->resolver: applied if still wanted, else dropped. */
 void ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a, uint64_t now);
-struct ws_slot *ws_peer_slot_alloc(struct ws_peer *peer);                             /* write lock */
-void ws_peer_slot_free(struct ws_peer *peer, struct ws_slot *slot);                  /* write lock */
 void ws_peer_stage(struct ws_peer *peer, const uint8_t *pkt, size_t len);           /* peer->lock */
 
 #endif
