@@ -23,8 +23,10 @@
 #include "daemon/handshake.h"
 #include "daemon/inbox.h"
 #include "daemon/peer_timers.h"
+#include "daemon/schedule.h"
 #include "daemon/send.h"
 #include "daemon/uapi.h"
+#include "os/clock.h"
 #include "os/ipc_sock.h"
 
 enum {
@@ -453,8 +455,8 @@ unsigned ws_pipe_pump(struct ws_pipe *p, unsigned max_rounds, bool tick)
 		unsigned work;
 
 		if (tick) {
-			ws_peer_tick(&p->a.dev, p->a.peer, now);
-			ws_peer_tick(&p->b.dev, p->b.peer, now);
+			ws_schedule_tick(&p->a.dev, p->a.peer, now);
+			ws_schedule_tick(&p->b.dev, p->b.peer, now);
 		}
 		work = end_round(&p->a, now) + end_round(&p->b, now);
 		if (!work)

@@ -23,6 +23,7 @@
 #include "daemon/device.h"
 #include "daemon/inbox.h"
 #include "daemon/peer.h"
+#include "os/clock.h"
 #include "test.h"
 
 enum { N_PEERS = 2000, READ_MS = 300, WRITE_MS = 600 };

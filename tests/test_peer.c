@@ -12,7 +12,9 @@
 #include "daemon/device.h"
 #include "daemon/inbox.h"
 #include "daemon/peer.h"
+#include "daemon/schedule.h"
 #include "daemon/slots.h"
+#include "os/clock.h"
 #include "os/resolver.h"
 #include "os/sockaddr.h"
 #include "test.h"
@@ -225,7 +227,7 @@ static void apply_answers(int n)
 		if (poll(&p, 1, 10) == 1 && read(p.fd, &counter, sizeof(counter)) < 0)
 			break;
 		while (ws_resolver_collect(dev.resolver, &a)) {
-			ws_peer_resolved(&dev, &a, ws_now_ns());
+			ws_schedule_resolved(&dev, &a, ws_now_ns());
 			got++;
 		}
 	}

@@ -23,6 +23,7 @@
 #include "daemon/peer_timers.h"
 #include "daemon/slots.h"
 #include "daemon/tx.h"
+#include "os/clock.h"
 #include "test.h"
 
 enum { PAY_MAX = 65535 - 40, SUPER_MAX = WS_VNET_HDR_LEN + 65535 };

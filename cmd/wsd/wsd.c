@@ -23,6 +23,7 @@
 #include "daemon/device.h"
 #include "daemon/peer.h"
 #include "daemon/peer_timers.h"
+#include "os/clock.h"
 #include "os/ipc_sock.h"
 #include "os/log.h"
 #include "os/privs.h"

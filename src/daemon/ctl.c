@@ -19,8 +19,9 @@
 #include "daemon/handshake.h"
 #include "daemon/inbox.h"
 #include "daemon/peer.h"
-#include "daemon/peer_timers.h"
+#include "daemon/schedule.h"
 #include "daemon/send.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "os/resolver.h"
 
@@ -63,7 +64,7 @@ void ws_ctl_drain_inbox(struct ws_device *dev)
 				ws_session_confirm(dev, m.peer, m.slot, now);
 			break;
 		case WS_INBOX_WAKE:
-			ws_peer_tick(dev, m.peer, now);
+			ws_schedule_tick(dev, m.peer, now);
 			break;
 		}
 	}
@@ -96,7 +97,7 @@ static void drain_resolver(struct ws_device *dev)
 	if (read(ws_resolver_fd(dev->resolver), &counter, sizeof(counter)) < 0 && errno != EAGAIN)
 		ws_warn("resolver: %s", strerror(errno));
 	while (ws_resolver_collect(dev->resolver, &a))
-		ws_peer_resolved(dev, &a, ws_now_ns());
+		ws_schedule_resolved(dev, &a, ws_now_ns());
 	if (resolve_backlog)
 		resolve_backlog = ws_peer_resolve_all(dev);
 }
@@ -119,7 +120,7 @@ static uint64_t run_timers(struct ws_device *dev, uint64_t now)
 	uint64_t next = UINT64_MAX;
 
 	for (struct ws_peer *p = dev->peers; p; p = p->list_next) {
-		uint64_t d = ws_peer_tick(dev, p, now);
+		uint64_t d = ws_schedule_tick(dev, p, now);
 
 		if (d < next)
 			next = d;

@@ -22,6 +22,7 @@
 #include "daemon/peer_timers.h"
 #include "daemon/send.h"
 #include "daemon/slots.h"
+#include "os/clock.h"
 #include "os/log.h"
 
 /* The peer lookup of ws_noise_consume_init_why; it keeps the key it saw, for the log. */
@@ -63,41 +64,6 @@ static enum ws_hs_verdict noise_verdict(enum ws_noise_reject r)
 static void peer_name(const struct ws_peer *peer, char out[WS_KEY_B64_LEN + 1])
 {
 	ws_key_to_base64(out, peer->public_key);
-}
-
-/* Send the packets queued while there was no session, as single-event frames. */
-static void flush_staged(struct ws_device *dev, struct ws_peer *peer)
-{
-	uint8_t frame[WS_INBOX_DATA];
-
-	for (;;) {
-		uint8_t *pkt = NULL;
-		uint16_t len = 0;
-		size_t hl;
-
-		pthread_mutex_lock(&peer->lock);
-		if (peer->staged.count) {
-			pkt = peer->staged.data[peer->staged.head];
-			len = peer->staged.len[peer->staged.head];
-			peer->staged.data[peer->staged.head] = NULL;
-			peer->staged.head = (peer->staged.head + 1) % WS_STAGED_MAX;
-			peer->staged.count--;
-		}
-		peer->want_handshake = false;
-		pthread_mutex_unlock(&peer->lock);
-		if (!pkt)
-			return;
-		hl = ws_frame_event_header_len(len);
-		if (1 + hl + len <= sizeof(frame)) {
-			frame[0] = WS_CHANNEL_DATA;
-			ws_frame_write_event_header(frame + 1, WS_EVENT_IP_PACKET, len);
-			memcpy(frame + 1 + hl, pkt, len);
-			pthread_rwlock_rdlock(&dev->lock);
-			ws_send_frame(dev, peer, WS_MSG_DATA, frame, 1 + hl + len);
-			pthread_rwlock_unlock(&dev->lock);
-		}
-		free(pkt);
-	}
 }
 
 void ws_handshake_send_init(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
@@ -170,18 +136,7 @@ static void session_up(struct ws_device *dev, struct ws_peer *peer, struct ws_sl
 	if (!had_live)
 		ws_ctlchan_session_up(dev, peer, now);
 	if (peer->cur == slot)
-		flush_staged(dev, peer);
-}
-
-void ws_session_announce(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
-{
-	if (!peer->announce_pending)
-		return;
-	peer->announce_pending = false;
-	if (peer->announce_hello)
-		ws_ctlchan_session_up(dev, peer, now);
-	if (peer->cur)
-		flush_staged(dev, peer);
+		ws_peer_flush_staged(dev, peer);
 }
 
 /*
@@ -355,7 +310,7 @@ enum ws_hs_verdict ws_handshake_receive(struct ws_device *dev, const struct ws_i
 void ws_session_confirm(struct ws_device *dev, struct ws_peer *peer, struct ws_slot *slot, uint64_t now)
 {
 	ws_slots_confirm(dev, peer, slot, now);
-	flush_staged(dev, peer);
+	ws_peer_flush_staged(dev, peer);
 }
 
 void ws_session_close(struct ws_device *dev, struct ws_peer *peer, struct ws_slot *slot, uint64_t now)

@@ -12,11 +12,12 @@
 
 #include "conf/conf.h"
 #include "core/crypto.h"
+#include "core/frame.h"
 #include "daemon/device.h"
-#include "daemon/handshake.h"
 #include "daemon/inbox.h"
 #include "daemon/peer.h"
 #include "daemon/peer_timers.h"
+#include "daemon/send.h"
 #include "daemon/slots.h"
 #include "os/log.h"
 #include "os/resolver.h"
@@ -221,14 +222,14 @@ static const char *resolve_error(int err)
 
 _Static_assert((int)WS_RESOLVER_ID_LEN == (int)WS_KEY_LEN, "requests are keyed by public key");
 
-void ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a, uint64_t now)
+struct ws_peer *ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a, uint64_t now)
 {
 	struct ws_peer *p = ws_peer_lookup(dev, a->id);
 	char name[WS_KEY_B64_LEN + 1], ep[80];
 	bool changed, live, kick;
 
 	if (!p || !p->resolve_gen || p->resolve_gen != a->gen)
-		return; /* the peer is gone, or its endpoint was set again since */
+		return NULL; /* the peer is gone, or its endpoint was set again since */
 	p->resolve_gen = 0;
 	kick = p->resolve_kick;
 	p->resolve_kick = false;
@@ -236,21 +237,18 @@ void ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a,
 	if (a->err) {
 		ws_warn("peer %s: cannot resolve endpoint %s: %s", name, p->endpoint_config,
 			resolve_error(a->err));
-		return;
+		return NULL;
 	}
 	changed = set_addr(p, &a->addr);
 	if (!changed)
-		return;
+		return NULL;
 	ws_sockaddr_format(ep, sizeof(ep), &a->addr);
 	ws_info("peer %s: endpoint %s resolved to %s", name, p->endpoint_config, ep);
 	pthread_mutex_lock(&p->lock);
 	live = ws_timers_live(&p->timers, now);
 	kick = kick || (!live && (p->want_handshake || p->keepalive_interval));
 	pthread_mutex_unlock(&p->lock);
-	/* A handshake waits for this address (the one just sent went to the old
-	 * one, as it was unanswered): send it there now, not at the next retry. */
-	if (kick)
-		ws_handshake_send_init(dev, p, now);
+	return kick ? p : NULL;
 }
 
 void ws_peer_stage(struct ws_peer *peer, const uint8_t *pkt, size_t len)
@@ -275,4 +273,38 @@ void ws_peer_stage(struct ws_peer *peer, const uint8_t *pkt, size_t len)
 	st->data[tail] = copy;
 	st->len[tail] = (uint16_t)len;
 	st->count++;
+}
+
+void ws_peer_flush_staged(struct ws_device *dev, struct ws_peer *peer)
+{
+	uint8_t frame[WS_INBOX_DATA];
+
+	for (;;) {
+		uint8_t *pkt = NULL;
+		uint16_t len = 0;
+		size_t hl;
+
+		pthread_mutex_lock(&peer->lock);
+		if (peer->staged.count) {
+			pkt = peer->staged.data[peer->staged.head];
+			len = peer->staged.len[peer->staged.head];
+			peer->staged.data[peer->staged.head] = NULL;
+			peer->staged.head = (peer->staged.head + 1) % WS_STAGED_MAX;
+			peer->staged.count--;
+		}
+		peer->want_handshake = false;
+		pthread_mutex_unlock(&peer->lock);
+		if (!pkt)
+			return;
+		hl = ws_frame_event_header_len(len);
+		if (1 + hl + len <= sizeof(frame)) {
+			frame[0] = WS_CHANNEL_DATA;
+			ws_frame_write_event_header(frame + 1, WS_EVENT_IP_PACKET, len);
+			memcpy(frame + 1 + hl, pkt, len);
+			pthread_rwlock_rdlock(&dev->lock);
+			ws_send_frame(dev, peer, WS_MSG_DATA, frame, 1 + hl + len);
+			pthread_rwlock_unlock(&dev->lock);
+		}
+		free(pkt);
+	}
 }

@@ -14,6 +14,7 @@
 #include "daemon/peer_timers.h"
 #include "daemon/send.h"
 #include "daemon/slots.h"
+#include "os/clock.h"
 
 /* The socket and kernel name for a destination (v4 goes v4-mapped on a dual-stack socket). */
 static int pick(const struct ws_device *dev, const struct sockaddr_storage *to,

@@ -26,6 +26,7 @@
 #include "daemon/send.h"
 #include "daemon/slots.h"
 #include "daemon/tx.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "os/tun.h"
 

@@ -20,6 +20,7 @@
 #include "daemon/peer_timers.h"
 #include "daemon/send.h"
 #include "daemon/uapi.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "os/sockaddr.h"
 

@@ -43,6 +43,7 @@
 #include "core/offload.h"
 #include "daemon/ctl.h"
 #include "daemon/ctlchan.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "../pipe_harness.h"
 
