@@ -32,8 +32,12 @@ loop() {   # loop NAME: stdin "A B" pairs; report a loop in them
 }
 
 for layer in $layers; do
-	objs=$(ls "$B"/obj/src/"$layer"/*.o 2>/dev/null)
-	[ -n "$objs" ] || { echo "cycles: no $B/obj/src/$layer/*.o: build them first" >&2; exit 1; }
+	objs=
+	for c in src/"$layer"/*.c; do   # the objects of today's sources (not of renamed ones)
+		o=$B/obj/${c%.c}.o
+		[ -e "$o" ] || { echo "cycles: no $o: build it first (make layers does)" >&2; exit 1; }
+		objs="$objs $o"
+	done
 	defs=$(nm -A --defined-only $objs 2>/dev/null | awk 'NF == 3 && $2 ~ /[TDBRC]/ {
 		f = $1; sub(/:.*/, "", f); sub(/.*\//, "", f); sub(/\.o$/, "", f); print $3, f }')
 	calls=$(for o in $objs; do

@@ -19,7 +19,7 @@
 #include "conf/conf.h"
 #include "core/crypto.h"
 #include "core/ipc.h"
-#include "daemon/ctl.h"
+#include "daemon/ctl_loop.h"
 #include "daemon/device.h"
 #include "daemon/peer.h"
 #include "daemon/peer_timers.h"

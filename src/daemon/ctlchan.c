@@ -3,7 +3,10 @@
  * Channel 0, the control channel (docs/control-channel.md), on the ctl
  * thread: hello when a session comes up with a peer that had none, ping every
  * 5 s for the RTT, pong in answer, goodbye on shutdown. Delivery is reliable
- * (reliable.c); ACKs ride on control frames or go alone after 20 ms.
+ * (reliable.c); ACKs ride on control frames or go alone after 20 ms. Also the
+ * new responder's deferred announcement (hello and staged packets).
+ * Threads and locks: ctl thread; the channel's state in the peer is ctl's
+ * alone; frames are sealed with dev->lock held for reading.
  */
 #include <string.h>
 
@@ -14,7 +17,7 @@
 #include "daemon/device.h"
 #include "daemon/inbox.h"
 #include "daemon/peer.h"
-#include "daemon/send.h"
+#include "daemon/send_one.h"
 #include "os/clock.h"
 #include "os/log.h"
 
@@ -72,7 +75,7 @@ static void send_ctl_frame(struct ws_device *dev, struct ws_peer *peer, uint32_t
 		return;
 	n = ws_frame_writer_len(&w);
 	pthread_rwlock_rdlock(&dev->lock);
-	if (ws_send_frame(dev, peer, WS_MSG_DATA, frame, n) == 0)
+	if (ws_send_one_frame(dev, peer, WS_MSG_DATA, frame, n) == 0)
 		ws_reliable_rx_ack_sent(&peer->ctl_rx);
 	pthread_rwlock_unlock(&dev->lock);
 }
@@ -320,7 +323,7 @@ void ws_ctlchan_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
 		if (ws_frame_writer_add(&w, WS_EVENT_CHANNEL_CLOSE, NULL, 0) &&
 		    ws_frame_writer_finish(&w, 0, 0, 0, 0)) {
 			pthread_rwlock_rdlock(&dev->lock);
-			ws_send_frame(dev, peer, WS_MSG_DATA, close_frame, ws_frame_writer_len(&w));
+			ws_send_one_frame(dev, peer, WS_MSG_DATA, close_frame, ws_frame_writer_len(&w));
 			pthread_rwlock_unlock(&dev->lock);
 		}
 	}

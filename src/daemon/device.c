@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Device life cycle: open TUN and UDP, start the pipeline threads, stop, wipe. */
+/*
+ * Device life cycle: open TUN and UDP, start the pipeline threads, stop, wipe.
+ * Threads and locks: wsd's main (ctl) thread, before the pipeline threads start
+ * and after they stopped, so no lock is taken; ws_device_set_fwmark runs on ctl
+ * while they run (the socket option needs none).
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,6 +4,9 @@
  * and CookieReply (queued by rx), sending HandshakeInit, and installing,
  * confirming and closing sessions in a peer's three slots (DECISIONS 18-20, 28).
  * The slots and their index entries themselves are moved by slots.c only.
+ * Threads and locks: ctl thread; dev->lock for writing where slots or the
+ * handshake index change (taken in slots.c), for reading around single sends;
+ * peer->lock for the endpoint and the timers.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,7 +23,7 @@
 #include "daemon/inbox.h"
 #include "daemon/peer.h"
 #include "daemon/peer_timers.h"
-#include "daemon/send.h"
+#include "daemon/send_one.h"
 #include "daemon/slots.h"
 #include "os/clock.h"
 #include "os/log.h"

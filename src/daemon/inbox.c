@@ -3,6 +3,8 @@
  * The bounded queue from the rx thread to the ctl thread: handshake messages,
  * control-channel frames and session events. When it is full new messages are
  * dropped and counted; its depth is the daemon's "under load" signal.
+ * Threads and locks: rx (and tx, to wake a peer) push, ctl pops; in->lock
+ * (a mutex) guards the ring, in->efd wakes ctl.
  */
 #include <errno.h>
 #include <stdlib.h>

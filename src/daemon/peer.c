@@ -3,6 +3,10 @@
  * Peers of a device: the table by public key, endpoints and packets staged
  * while a handshake runs. Timer hooks are in peer_timers.c, the session
  * slots (previous, current, next) in slots.c.
+ * Threads and locks: ctl thread, with dev->lock held for writing to create or
+ * remove a peer; ws_peer_stage runs on tx with peer->lock held; the staged
+ * packets are flushed on ctl under peer->lock (and dev->lock for reading to
+ * seal them).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +21,7 @@
 #include "daemon/inbox.h"
 #include "daemon/peer.h"
 #include "daemon/peer_timers.h"
-#include "daemon/send.h"
+#include "daemon/send_one.h"
 #include "daemon/slots.h"
 #include "os/log.h"
 #include "os/resolver.h"
@@ -302,7 +306,7 @@ void ws_peer_flush_staged(struct ws_device *dev, struct ws_peer *peer)
 			ws_frame_write_event_header(frame + 1, WS_EVENT_IP_PACKET, len);
 			memcpy(frame + 1 + hl, pkt, len);
 			pthread_rwlock_rdlock(&dev->lock);
-			ws_send_frame(dev, peer, WS_MSG_DATA, frame, 1 + hl + len);
+			ws_send_one_frame(dev, peer, WS_MSG_DATA, frame, 1 + hl + len);
 			pthread_rwlock_unlock(&dev->lock);
 		}
 		free(pkt);

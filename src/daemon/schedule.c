@@ -4,7 +4,7 @@
  * is due (handshake, keepalive, expiry, give-up, wipe), the responder's
  * deferred announcement and the control channel's retransmits, and applies
  * DNS answers. It sits above the modules it drives (handshake, slots,
- * ctlchan, send, peer); the ctl loop (ctl.c) calls it.
+ * ctlchan, send, peer); the ctl loop (ctl_loop.c) calls it.
  * Threads and locks: ctl thread; takes peer->lock around the timers and lets
  * the modules it calls take dev->lock as they need.
  */
@@ -16,7 +16,7 @@
 #include "daemon/handshake.h"
 #include "daemon/peer.h"
 #include "daemon/schedule.h"
-#include "daemon/send.h"
+#include "daemon/send_one.h"
 #include "daemon/slots.h"
 #include "os/log.h"
 #include "os/resolver.h"
@@ -78,7 +78,7 @@ uint64_t ws_schedule_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t 
 	}
 	if (act & WS_TIMERS_SEND_KEEPALIVE) {
 		pthread_rwlock_rdlock(&dev->lock);
-		ws_send_frame(dev, peer, WS_MSG_KEEPALIVE, NULL, 0);
+		ws_send_one_frame(dev, peer, WS_MSG_KEEPALIVE, NULL, 0);
 		pthread_rwlock_unlock(&dev->lock);
 	}
 	if (peer->announce_pending && now >= peer->announce_at)
