@@ -19,9 +19,9 @@
 #include "daemon/peer.h"
 #include "daemon/peer_timers.h"
 #include "daemon/rx.h"
-#include "daemon/send.h"
+#include "daemon/send_one.h"
 #include "daemon/slots.h"
-#include "daemon/uapi.h"
+#include "daemon/ipc_requests.h"
 
 struct wt_remote {
 	struct ws_noise_local local;

@@ -16,5 +16,8 @@ void ws_ctlchan_receive(struct ws_device *dev, struct ws_peer *peer, const uint8
 void ws_ctlchan_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now);
 uint64_t ws_ctlchan_deadline(struct ws_peer *peer);
 void ws_ctlchan_goodbye(struct ws_device *dev, struct ws_peer *peer, uint8_t reason);
+/* A new responder's hello and staged packets, held back until the initiator's
+ * first control frame or WS_ANNOUNCE_DELAY_NS: sent now, if still pending. */
+void ws_ctlchan_announce(struct ws_device *dev, struct ws_peer *peer, uint64_t now);
 
 #endif

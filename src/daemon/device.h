@@ -92,9 +92,6 @@ struct ws_device {
 	struct ws_device_stats stats;
 };
 
-uint64_t ws_now_ns(void);
-uint64_t ws_unix_ns(void);
-
 /* device.c */
 /* Keys, tables and queues only (no TUN, socket or threads): ws_device_init's first step, and the unit tests'. */
 int ws_device_init_tables(struct ws_device *dev, const uint8_t private_key[32]);

@@ -27,8 +27,6 @@ struct ws_slot;
 enum ws_hs_verdict ws_handshake_receive(struct ws_device *dev, const struct ws_inbox_msg *msg,
 					uint64_t now);
 void ws_handshake_send_init(struct ws_device *dev, struct ws_peer *peer, uint64_t now);
-/* The responder's deferred hello and staged packets: now, if still pending. */
-void ws_session_announce(struct ws_device *dev, struct ws_peer *peer, uint64_t now);
 void ws_session_confirm(struct ws_device *dev, struct ws_peer *peer, struct ws_slot *slot, uint64_t now);
 void ws_session_close(struct ws_device *dev, struct ws_peer *peer, struct ws_slot *slot, uint64_t now);
 

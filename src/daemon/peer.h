@@ -93,10 +93,13 @@ int ws_peer_resolve(struct ws_device *dev, struct ws_peer *peer, bool kick);
 /* Look up every DNS Endpoint that has no address yet and no lookup in
  * flight (ctl starting, or after answers freed room): true if some did not fit. */
 bool ws_peer_resolve_all(struct ws_device *dev);
-/* An answer from dev->resolver: applied if still wanted, else dropped. */
-void ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a, uint64_t now);
-struct ws_slot *ws_peer_slot_alloc(struct ws_peer *peer);                             /* write lock */
-void ws_peer_slot_free(struct ws_peer *peer, struct ws_slot *slot);                  /* write lock */
+/* An answer from dev->resolver: applied if still wanted, else dropped. Returns
+ * the peer when a handshake waits for the new address (send it now), else NULL. */
+struct ws_peer *ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a,
+				 uint64_t now);
 void ws_peer_stage(struct ws_peer *peer, const uint8_t *pkt, size_t len);           /* peer->lock */
+/* Send the packets staged while there was no session, as single-event frames
+ * on the current one (ctl thread; takes peer->lock, and dev->lock for reading). */
+void ws_peer_flush_staged(struct ws_device *dev, struct ws_peer *peer);
 
 #endif

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The daemon side of core/timers.c (peer_timers.c): hooks called by the
- * pipeline threads and the ctl thread with peer->lock held, and the per-peer
- * tick (ctl thread).
+ * pipeline threads and the ctl thread with peer->lock held. What timers.c
+ * asks for is carried out by schedule.c.
  */
 #ifndef WS_PEER_TIMERS_H
 #define WS_PEER_TIMERS_H
@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct ws_device;
 struct ws_peer;
 struct ws_slot;
 
@@ -24,12 +23,5 @@ bool ws_peer_may_send(struct ws_peer *peer, const struct ws_slot *slot, uint64_t
 void ws_peer_on_handshake_sent(struct ws_peer *peer, uint64_t now);
 bool ws_peer_connected(struct ws_peer *peer, uint64_t now);                          /* peer->lock */
 void ws_peer_set_keepalive(struct ws_peer *peer, uint16_t seconds, uint64_t now);
-/* dev->lock held for writing as well: */
-bool ws_peer_on_session_up(struct ws_peer *peer, struct ws_slot *slot, uint64_t now);
-void ws_peer_on_session_confirmed(struct ws_peer *peer, uint64_t now);
-void ws_peer_on_disconnect(struct ws_peer *peer, struct ws_slot *slot, uint64_t now);
-void ws_peer_sync_slots(struct ws_peer *peer);
-/* Run the peer's due timers (handshake, keepalive, expiry, control channel); next deadline. */
-uint64_t ws_peer_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now);
 
 #endif

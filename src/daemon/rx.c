@@ -29,6 +29,7 @@
 #include "daemon/peer_timers.h"
 #include "daemon/rx.h"
 #include "daemon/slots.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "os/sockaddr.h"
 #include "os/tun.h"
