@@ -14,7 +14,9 @@
 #   os      includes os and core
 #   daemon  includes daemon, os, conf and core
 #   cmd/ws, cmd/wsup never include daemon/ headers
-#   every include of a src header names its folder ("core/noise.h", -Isrc only)
+#   every include of a src header names its folder ("core/noise.h", -Isrc only);
+#   outside src/ no include climbs out of its folder ("../x"): a test harness
+#   header is named alone ("test.h"), a program's as "ws/ws.h" (-Icmd)
 set -u
 B=${1:-build}
 fail=0
@@ -87,6 +89,7 @@ while IFS= read -r f; do
 		[ "$kind" = q ] || continue
 		case $path in
 		*src/*) err "$f: \"$path\": with -Isrc, name the layer (\"core/x.h\")"; continue;;
+		../*|*/../*) err "$f: \"$path\": no relative path (\"core/x.h\" from src, \"test.h\" from tests, \"ws/ws.h\" from cmd)"; continue;;
 		esac
 		base=${path##*/}
 		if [ "$path" = "$base" ] && [ ! -e "$(dirname "$f")/$base" ] && ls src/*/"$base" >/dev/null 2>&1; then

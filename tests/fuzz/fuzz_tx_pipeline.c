@@ -42,7 +42,7 @@
 #include "core/crypto.h"
 #include "core/offload.h"
 #include "os/log.h"
-#include "../pipe_harness.h"
+#include "pipe_harness.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
 
