@@ -182,9 +182,9 @@ fuzz-smoke: $(FUZZERS)
 	$(call run_fuzzers,$(FUZZ_SMOKE_SECONDS))
 
 # --- layers: the include rules of docs/architecture.md (and core's symbols) -------------
-layers: $(patsubst src/%.c,$(B)/obj/src/%.o,$(wildcard src/core/*.c src/conf/*.c))
+layers: $(patsubst src/%.c,$(B)/obj/src/%.o,$(wildcard src/core/*.c src/conf/*.c src/os/*.c src/daemon/*.c))
 	@bash scripts/check-layers.sh $(B)
-	@bash scripts/check-cycles.sh src/conf $(B)
+	@bash scripts/check-cycles.sh $(B) core conf os daemon
 	@bash scripts/check-docs.sh
 
 # --- everything ----------------------------------------------------------------------

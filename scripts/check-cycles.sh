@@ -1,70 +1,56 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# `make layers`: no dependency cycle among the files of one source folder.
-# Usage: check-cycles.sh DIR [BUILD_DIR]     (e.g. check-cycles.sh src/conf build)
+# `make layers`: no cycle between the modules of a layer (docs/architecture.md,
+# "Source layers"). Usage: check-cycles.sh [BUILD_DIR] [LAYER...] (default: daemon)
 #
-# Two graphs, both must be acyclic:
-#   includes  a file -> each header of DIR it includes ("conf/conf_util.h"; x.c's
-#             own x.h does not count), and a header -> the .c file of the same
-#             name (conf_util.h -> conf_util.c)
-#   symbols   (when BUILD_DIR/obj/DIR/*.o exist) an object -> each object of DIR
-#             that defines a symbol it uses: the calls themselves, whichever
-#             header declares them
-# A cycle is printed as the files it goes through (tsort finds it).
+# Two graphs per layer, each must sort (tsort) without a loop:
+#  - calls: module A -> module B when A.o uses a symbol that B.o defines (the
+#    objects of src/LAYER, built first). This is who drives whom, exactly: a
+#    scheduler below the modules it drives, or two modules calling each other,
+#    is a loop here, whatever the includes say.
+#  - headers: A.h -> B.h when src/LAYER/A.h includes "LAYER/B.h" (headers
+#    include what they embed; a loop there cannot even compile cleanly).
+# A .c file including a header only for a struct it reads (every daemon file
+# includes daemon/device.h and daemon/peer.h) is no edge of the first graph:
+# state shared by many modules is not a call into the code that owns it.
 set -u
-dir=${1:?usage: check-cycles.sh DIR [BUILD_DIR]}
-B=${2:-build}
-dir=${dir%/}
+B=${1:-build}
+shift || true
+layers=${*:-daemon}
 fail=0
 
-# Read "from to" lines; print the loop and fail when they contain one.
-acyclic() {   # what
-	local out
-	out=$(tsort 2>&1 >/dev/null) && return 0
-	echo "cycles: $dir: $1 graph has a cycle through:" >&2
-	echo "$out" | sed -n 's/^tsort: \([^-].*\)$/  \1/p' | grep -v 'input contains a loop' >&2
-	fail=1
+loop() {   # loop NAME: stdin "A B" pairs; report a loop in them
+	local pairs out
+	pairs=$(cat)
+	[ -n "$pairs" ] || return 0
+	out=$(tsort <<<"$pairs" 2>&1 >/dev/null) || true
+	if [ -n "$out" ]; then
+		echo "cycles: $1 graph has a loop:" >&2
+		sed -n 's/^tsort: \([^ :]*\)$/  \1/p' <<<"$out" | awk '!seen[$0]++' >&2
+		fail=1
+	fi
 }
 
-include_edges() {
-	local f path h c
-	for f in "$dir"/*.[ch]; do
-		[ -e "$f" ] || continue
-		echo "$f $f"
-		while read -r path; do
-			h=src/$path
-			# x.c including x.h defines what x.h declares: not a use.
-			[ "${h%/*}" = "$dir" ] && [ "${h%.h}" != "${f%.[ch]}" ] && echo "$f $h"
-		done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
-		case $f in
-		*.h) c=${f%.h}.c; [ -e "$c" ] && echo "$f $c";;
-		esac
+for layer in $layers; do
+	objs=
+	for c in src/"$layer"/*.c; do   # the objects of today's sources (not of renamed ones)
+		o=$B/obj/${c%.c}.o
+		[ -e "$o" ] || { echo "cycles: no $o: build it first (make layers does)" >&2; exit 1; }
+		objs="$objs $o"
 	done
-}
-
-symbol_edges() {
-	local o d sym
-	declare -A def=()
-	for o in "$B/obj/$dir"/*.o; do
-		for sym in $(nm --defined-only -g "$o" | awk 'NF==3 {print $3}'); do
-			def[$sym]=$o
-		done
-	done
-	for o in "$B/obj/$dir"/*.o; do
-		echo "$o $o"
-		for sym in $(nm -u "$o" | awk '{print $2}'); do
-			d=${def[$sym]:-}
-			[ -n "$d" ] && [ "$d" != "$o" ] && echo "$o $d"
-		done
-	done
-}
-
-[ -d "$dir" ] || { echo "cycles: no folder $dir" >&2; exit 1; }
-acyclic includes < <(include_edges)
-n_obj=0
-if ls "$B/obj/$dir"/*.o >/dev/null 2>&1; then
-	acyclic symbols < <(symbol_edges)
-	n_obj=$(ls "$B/obj/$dir"/*.o | wc -l)
-fi
+	defs=$(nm -A --defined-only $objs 2>/dev/null | awk 'NF == 3 && $2 ~ /[TDBRC]/ {
+		f = $1; sub(/:.*/, "", f); sub(/.*\//, "", f); sub(/\.o$/, "", f); print $3, f }')
+	calls=$(for o in $objs; do
+		m=$(basename "$o" .o)
+		nm -u "$o" | awk -v m="$m" 'NR == FNR { def[$1] = $2; next }
+			($2 in def) && def[$2] != m { print m, def[$2] }' <(echo "$defs") -
+	done | sort -u)
+	loop "$layer calls" <<<"$calls"
+	hdrs=$(for h in src/"$layer"/*.h; do
+		a=$(basename "$h" .h)
+		sed -n "s|^[[:space:]]*#[[:space:]]*include[[:space:]]*\"$layer/\([^\"]*\)\.h\".*|$a \1|p" "$h"
+	done | awk '$1 != $2' | sort -u)
+	loop "$layer headers" <<<"$hdrs"
+	[ $fail -ne 0 ] || echo "cycles: src/$layer: $(wc -l <<<"$calls") module-to-module calls among $(ls src/"$layer"/*.c | wc -l) modules and its headers' includes form no loop"
+done
 [ $fail -eq 0 ] || { echo "cycles: FAILED (scripts/check-cycles.sh)" >&2; exit 1; }
-echo "cycles: $dir: no cycle among $(ls "$dir"/*.[ch] | wc -l) files (includes) and $n_obj objects (symbols)"

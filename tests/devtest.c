@@ -76,35 +76,22 @@ void wt_remote_down(struct wt_remote *r)
 	close(r->fd);
 }
 
-static uint32_t next_index(void *ctx)
-{
-	static uint32_t n = 0x1000;
-
-	(void)ctx;
-	return ++n;
-}
-
 void wt_session_up(struct ws_device *dev, struct wt_remote *r, uint64_t now)
 {
 	struct ws_peer *p = r->peer;
-	uint8_t k1[32], k2[32];
+	struct ws_noise_keys keys = {.remote_index = 0x2000};
+	struct sockaddr_storage ep = p->endpoint;
 	struct ws_slot *slot;
+	bool had_live;
 
-	ws_random(k1, sizeof(k1));
-	ws_random(k2, sizeof(k2));
-	pthread_rwlock_wrlock(&dev->lock);
-	slot = ws_peer_slot_alloc(p);
-	slot->entry = (struct ws_index_entry){.kind = WS_IDX_SESSION, .peer = p, .slot = slot};
-	CU_ASSERT_EQUAL(ws_index_insert_random(&dev->index, &slot->entry, next_index, NULL,
-					       &slot->entry.index), 0);
-	slot->entry.registered = true;
-	ws_session_init(&slot->s, k1, k2, slot->entry.index, 0x2000, false, now);
-	ws_reassembler_init(&slot->reasm, &dev->frag_budget);
-	pthread_mutex_lock(&p->lock);
-	ws_peer_on_session_up(p, slot, now);
-	pthread_mutex_unlock(&p->lock);
-	pthread_rwlock_unlock(&dev->lock);
-	ws_session_init(&r->s, k2, k1, 0x2000, slot->s.local_index, true, now);
+	ws_random(keys.send, sizeof(keys.send));
+	ws_random(keys.recv, sizeof(keys.recv));
+	slot = ws_slots_reserve(dev, p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(slot);
+	keys.local_index = slot->entry.index;
+	ws_slots_install(dev, p, slot, &keys, &ep, now, &had_live);
+	ws_session_init(&r->s, keys.recv, keys.send, 0x2000, slot->s.local_index, true, now);
+	ws_wipe(&keys, sizeof(keys));
 }
 
 ssize_t wt_recv(struct wt_remote *r, uint8_t *buf, size_t cap, int timeout_ms)

@@ -12,7 +12,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "daemon/ctlchan.h"
 #include "daemon/device.h"
+#include "daemon/handshake.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/rx.h"
+#include "daemon/send_one.h"
+#include "daemon/slots.h"
+#include "daemon/ipc_requests.h"
 
 struct wt_remote {
 	struct ws_noise_local local;

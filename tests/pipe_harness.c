@@ -19,7 +19,14 @@
 #include "core/crypto.h"
 #include "core/ipc.h"
 #include "core/offload.h"
-#include "daemon/ctl.h"
+#include "daemon/ctl_loop.h"
+#include "daemon/handshake.h"
+#include "daemon/inbox.h"
+#include "daemon/peer_timers.h"
+#include "daemon/schedule.h"
+#include "daemon/send_one.h"
+#include "daemon/ipc_requests.h"
+#include "os/clock.h"
 #include "os/ipc_sock.h"
 
 enum {
@@ -448,8 +455,8 @@ unsigned ws_pipe_pump(struct ws_pipe *p, unsigned max_rounds, bool tick)
 		unsigned work;
 
 		if (tick) {
-			ws_peer_tick(&p->a.dev, p->a.peer, now);
-			ws_peer_tick(&p->b.dev, p->b.peer, now);
+			ws_schedule_tick(&p->a.dev, p->a.peer, now);
+			ws_schedule_tick(&p->b.dev, p->b.peer, now);
 		}
 		work = end_round(&p->a, now) + end_round(&p->b, now);
 		if (!work)
@@ -561,7 +568,7 @@ int ws_pipe_request(struct ws_pipe *p, struct ws_pipe_end *e, const char *req, c
 
 		if (!in)
 			return -ENOMEM;
-		ws_uapi_exec(&e->dev, in, (ssize_t)strlen(in), &out);
+		ws_ipc_requests_exec(&e->dev, in, (ssize_t)strlen(in), &out);
 		free(in);
 		*reply = out.data ? strndup(out.data, out.len) : NULL;
 		ws_ipc_buf_free(&out);

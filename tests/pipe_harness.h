@@ -33,6 +33,8 @@
 #include <sys/types.h>
 
 #include "daemon/device.h"
+#include "daemon/peer.h"
+#include "daemon/rx.h"
 #include "daemon/tx.h"
 
 struct ws_pipe_end {
@@ -109,7 +111,7 @@ bool ws_pipe_connected(struct ws_pipe *p);
 /*
  * The control socket: send req (a whole message, "get=1\n\n"), return the
  * reply (malloc'd, NUL-terminated) in *reply. Threaded: over e's socket;
- * synchronous: ws_uapi_handle on a socketpair. 0 or -errno.
+ * synchronous: ws_ipc_requests_exec on the request. 0 or -errno.
  */
 int ws_pipe_request(struct ws_pipe *p, struct ws_pipe_end *e, const char *req, char **reply);
 /* In a `get` reply: the value of key in the block of the peer with public key `peer` (NULL: the interface). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Control socket clients in the ctl loop (src/daemon/ctl_client.c), driven by a
+ * Control socket clients in the ctl loop (src/daemon/ipc_clients.c), driven by a
  * loop like ctl's over a listening socket in the abstract namespace and a
  * device with 2,000 peers (a `get` reply of ~750 KB, more than the socket
  * buffers hold): a client that never sends, one that trickles and one that
@@ -19,14 +19,17 @@
 #include <unistd.h>
 
 #include "core/crypto.h"
-#include "daemon/ctl.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/ipc_clients.h"
+#include "daemon/peer.h"
+#include "os/clock.h"
 #include "test.h"
 
 enum { N_PEERS = 2000, READ_MS = 300, WRITE_MS = 600 };
 
 static struct ws_device dev;
-static struct ws_ctl_clients cs;
+static struct ws_ipc_clients cs;
 static struct sockaddr_un addr;
 static int ep = -1, lfd = -1;
 
@@ -59,14 +62,14 @@ static void setup(void)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ev.data.fd = lfd;
 	CU_ASSERT_FATAL(epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) == 0);
-	ws_ctl_clients_init(&cs, ep, lfd);
+	ws_ipc_clients_init(&cs, ep, lfd);
 	cs.read_ns = READ_MS * 1000000ull;
 	cs.write_ns = WRITE_MS * 1000000ull;
 }
 
 static void teardown(void)
 {
-	ws_ctl_clients_close_all(&cs);
+	ws_ipc_clients_close_all(&cs);
 	close(ep);
 	close(lfd);
 	while (dev.peers)
@@ -140,13 +143,13 @@ static void pump(uint64_t ms, struct client **readers, int n_readers)
 		struct epoll_event evs[8];
 		int n;
 
-		ws_ctl_clients_expire(&cs, &dev, ws_now_ns());
+		ws_ipc_clients_expire(&cs, &dev, ws_now_ns());
 		n = epoll_wait(ep, evs, 8, 5);
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == lfd)
-				ws_ctl_clients_accept(&cs, ws_now_ns());
+				ws_ipc_clients_accept(&cs, ws_now_ns());
 			else
-				CU_ASSERT(ws_ctl_clients_event(&cs, &dev, evs[i].data.fd, ws_now_ns()) >= 0);
+				CU_ASSERT(ws_ipc_clients_event(&cs, &dev, evs[i].data.fd, ws_now_ns()) >= 0);
 		}
 		for (int i = 0; i < n_readers; i++)
 			client_read(readers[i]);
@@ -222,13 +225,13 @@ static void test_stuck_clients(void)
  * as soon as a slot frees. */
 static void test_full_table_waits(void)
 {
-	struct client stuck[WS_CTL_CLIENTS], good;
+	struct client stuck[WS_IPC_CLIENTS], good;
 	struct client *readers[] = { &good };
 	uint64_t t0;
 
 	setup();
 	t0 = ms_now();
-	for (int i = 0; i < WS_CTL_CLIENTS; i++)
+	for (int i = 0; i < WS_IPC_CLIENTS; i++)
 		client_open(&stuck[i], NULL);
 	pump(30, NULL, 0);
 	CU_ASSERT_FALSE(cs.listening);
@@ -243,7 +246,7 @@ static void test_full_table_waits(void)
 	CU_ASSERT(good.eof_ms - t0 >= READ_MS);
 	CU_ASSERT(good.eof_ms - t0 < READ_MS + 500);
 	CU_ASSERT_TRUE(cs.listening);
-	for (int i = 0; i < WS_CTL_CLIENTS; i++) {
+	for (int i = 0; i < WS_IPC_CLIENTS; i++) {
 		client_read(&stuck[i]);
 		CU_ASSERT(ends_with(&stuck[i], "errno=110\n\n"));
 		client_close(&stuck[i]);

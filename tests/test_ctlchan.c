@@ -10,6 +10,7 @@
 #include "core/crypto.h"
 #include "core/ctlmsg.h"
 #include "core/frame.h"
+#include "os/clock.h"
 #include "devtest.h"
 #include "test.h"
 

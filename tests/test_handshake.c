@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "daemon/schedule.h"
+#include "os/clock.h"
 #include "devtest.h"
 #include "test.h"
 
@@ -136,7 +138,7 @@ static void test_confirm_with_full_inbox(void)
 	CU_ASSERT_FALSE(ws_inbox_push_confirm(&dev.inbox, rem.peer, new));
 	/* ctl drains the inbox, then ticks every peer. */
 	wt_drain_inbox(&dev);
-	ws_peer_tick(&dev, rem.peer, t0 + 1010 * MS);
+	ws_schedule_tick(&dev, rem.peer, t0 + 1010 * MS);
 	CU_ASSERT_PTR_EQUAL(rem.peer->cur, new);
 	CU_ASSERT_PTR_EQUAL(rem.peer->prev, old);
 	CU_ASSERT_PTR_NULL(rem.peer->next);
@@ -157,7 +159,7 @@ static void test_confirm_lost_stale(void)
 	new = rem.peer->next;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(new);
 	atomic_store(&new->confirm_lost, 1ULL << 32 | (new->entry.index + 1));
-	ws_peer_tick(&dev, rem.peer, t0 + 1010 * MS);
+	ws_schedule_tick(&dev, rem.peer, t0 + 1010 * MS);
 	CU_ASSERT_PTR_EQUAL(rem.peer->next, new);
 	wt_remote_down(&rem);
 	wt_dev_down(&dev);
@@ -233,13 +235,13 @@ static void test_responder_waits_to_speak(void)
 	make_init(&init, t);
 	CU_ASSERT_EQUAL(feed(&init, sizeof(init), t), WS_HS_ACCEPTED);
 	CU_ASSERT_EQUAL(wt_recv(&rem, buf, sizeof(buf), 100), WS_SIZE_HANDSHAKE_RESP);
-	d = ws_peer_tick(&dev, rem.peer, t + 1 * MS);
+	d = ws_schedule_tick(&dev, rem.peer, t + 1 * MS);
 	CU_ASSERT_EQUAL(wt_recv(&rem, buf, sizeof(buf), 50), -1);
 	CU_ASSERT_EQUAL(d, t + WS_ANNOUNCE_DELAY_NS); /* the next deadline is the announcement */
 	CU_ASSERT_EQUAL(rem.peer->ctl_resets, 0);
 	CU_ASSERT_EQUAL(rem.peer->ctl_retransmits, 0);
 	/* The delay is over: hello first (Seq 1), nothing retransmitted. */
-	ws_peer_tick(&dev, rem.peer, t + WS_ANNOUNCE_DELAY_NS);
+	ws_schedule_tick(&dev, rem.peer, t + WS_ANNOUNCE_DELAY_NS);
 	CU_ASSERT_TRUE(wt_recv(&rem, buf, sizeof(buf), 100) > 0);
 	CU_ASSERT_EQUAL(rem.peer->ctl_tx_count, 1);
 	CU_ASSERT_EQUAL(rem.peer->ctl_retransmits, 0);

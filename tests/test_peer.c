@@ -10,6 +10,11 @@
 
 #include "core/crypto.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/schedule.h"
+#include "daemon/slots.h"
+#include "os/clock.h"
 #include "os/resolver.h"
 #include "os/sockaddr.h"
 #include "test.h"
@@ -73,44 +78,73 @@ static void test_peer_table(void)
 	dev_down();
 }
 
-static uint32_t seq32(void *ctx)
+/* A responder's session in slot s (reserved), as handshake.c installs it. */
+static void install(struct ws_peer *p, struct ws_slot *s, uint64_t now)
 {
-	uint32_t *n = ctx;
+	struct ws_noise_keys keys = {.remote_index = 7};
+	struct sockaddr_storage ep = {.ss_family = AF_INET};
+	bool had_live;
 
-	return ++*n;
+	ws_random(keys.send, sizeof(keys.send));
+	ws_random(keys.recv, sizeof(keys.recv));
+	keys.local_index = s->entry.index;
+	CU_ASSERT_PTR_EQUAL(ws_slots_install(&dev, p, s, &keys, &ep, now, &had_live), s);
+}
+
+static struct ws_slot *reserve(struct ws_peer *p)
+{
+	struct ws_slot *s = ws_slots_reserve(&dev, p);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_TRUE(s->used);
+	CU_ASSERT_PTR_EQUAL(ws_index_lookup(&dev.index, s->entry.index), &s->entry);
+	return s;
 }
 
 static void test_slots(void)
 {
 	uint8_t pub[32], a[4] = {198, 19, 0, 2};
+	uint64_t now = 1000 * WS_NSEC_PER_SEC;
 	struct ws_peer *p;
 	struct ws_slot *s[4];
-	uint32_t n = 100;
+	uint32_t idx0;
 
 	dev_up();
 	p = new_peer(pub);
 	CU_ASSERT_EQUAL(ws_allowedips_insert(&dev.aips, AF_INET, a, 32, p), 0);
-	for (int i = 0; i < 3; i++) {
-		s[i] = ws_peer_slot_alloc(p);
-		CU_ASSERT_TRUE(s[i]->used);
-		s[i]->entry = (struct ws_index_entry){.kind = WS_IDX_SESSION, .peer = p, .slot = s[i]};
-		CU_ASSERT_EQUAL(ws_index_insert_random(&dev.index, &s[i]->entry, seq32, &n, &s[i]->entry.index), 0);
-		s[i]->entry.registered = true;
-	}
-	p->prev = s[0];
-	p->cur = s[1];
-	p->next = s[2];
+	/* No live session: the responder's is current at once; the next one waits in next. */
+	s[0] = reserve(p);
+	install(p, s[0], now);
+	CU_ASSERT_PTR_EQUAL(p->cur, s[0]);
+	s[1] = reserve(p);
+	install(p, s[1], now + 1);
+	CU_ASSERT_PTR_EQUAL(p->next, s[1]);
+	CU_ASSERT_TRUE(ws_slots_confirm(&dev, p, s[1], now + 2));
+	CU_ASSERT_FALSE(ws_slots_confirm(&dev, p, s[1], now + 2)); /* no longer next */
+	CU_ASSERT_PTR_EQUAL(p->prev, s[0]);
+	CU_ASSERT_PTR_EQUAL(p->cur, s[1]);
+	s[2] = reserve(p);
 	CU_ASSERT_EQUAL(dev.index.count, 3);
+	idx0 = s[0]->entry.index;
 	/* All three in use: the previous session is evicted for the new one. */
-	s[3] = ws_peer_slot_alloc(p);
+	s[3] = reserve(p);
 	CU_ASSERT_PTR_EQUAL(s[3], s[0]);
 	CU_ASSERT_PTR_NULL(p->prev);
+	CU_ASSERT_EQUAL(dev.index.count, 3);
+	CU_ASSERT(idx0 == s[3]->entry.index || ws_index_lookup(&dev.index, idx0) == NULL);
+	ws_slots_unreserve(&dev, p, s[3]);
+	CU_ASSERT_FALSE(s[3]->used);
 	CU_ASSERT_EQUAL(dev.index.count, 2);
-	CU_ASSERT_PTR_NULL(ws_index_lookup(&dev.index, 101));
-	CU_ASSERT_PTR_EQUAL(ws_index_lookup(&dev.index, 102), &s[1]->entry);
-	ws_peer_slot_free(p, s[1]);
-	CU_ASSERT_PTR_NULL(p->cur);
+	install(p, s[2], now + 3);
+	CU_ASSERT_PTR_EQUAL(p->cur, s[1]);
+	CU_ASSERT_PTR_EQUAL(p->next, s[2]);
+	/* A Disconnect on current empties it; next takes its place. */
+	ws_slots_close(&dev, p, s[1], now + 4);
+	CU_ASSERT_FALSE(s[1]->used);
+	CU_ASSERT_PTR_EQUAL(p->cur, s[2]);
+	CU_ASSERT_PTR_NULL(p->next);
 	CU_ASSERT_TRUE(ws_is_zero(s[1]->s.send_key, 32)); /* keys wiped */
+	CU_ASSERT_EQUAL(dev.index.count, 1);
 	/* Removing the peer drops its routes and indices. */
 	ws_peer_remove(&dev, p);
 	CU_ASSERT_EQUAL(dev.index.count, 0);
@@ -193,7 +227,7 @@ static void apply_answers(int n)
 		if (poll(&p, 1, 10) == 1 && read(p.fd, &counter, sizeof(counter)) < 0)
 			break;
 		while (ws_resolver_collect(dev.resolver, &a)) {
-			ws_peer_resolved(&dev, &a, ws_now_ns());
+			ws_schedule_resolved(&dev, &a, ws_now_ns());
 			got++;
 		}
 	}

@@ -17,6 +17,9 @@
 #include "core/ctlmsg.h"
 #include "core/frame.h"
 #include "core/offload.h"
+#include "daemon/peer_timers.h"
+#include "daemon/schedule.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "pipe_harness.h"
 #include "test.h"
@@ -513,7 +516,7 @@ static bool next_control_frame(struct ws_pipe *p, uint8_t *buf, size_t cap, stru
 		uint8_t type, *plain;
 		ssize_t n;
 
-		ws_peer_tick(&p->b.dev, p->b.peer, ws_now_ns());
+		ws_schedule_tick(&p->b.dev, p->b.peer, ws_now_ns());
 		ws_pipe_pump_end(p, &p->b, 8);
 		n = ws_pipe_recv_open(p, &p->a, buf, cap, &type, &plain, 5);
 		if (n > 0 && type == WS_MSG_DATA && ws_frame_parse(plain, (size_t)n, info) == 0 &&

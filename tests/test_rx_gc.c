@@ -10,6 +10,10 @@
 
 #include "core/crypto.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/rx.h"
+#include "daemon/slots.h"
 #include "test.h"
 
 #define SEC WS_NSEC_PER_SEC
@@ -19,16 +23,20 @@ static struct ws_device dev;
 static struct ws_slot *session_slot(void)
 {
 	uint8_t priv[32], pub[32];
+	struct ws_noise_keys keys = {.remote_index = 7};
+	struct sockaddr_storage ep = {.ss_family = AF_INET};
 	struct ws_peer *p;
 	struct ws_slot *s;
+	bool had_live;
 
 	ws_x25519_genkey(priv);
 	CU_ASSERT_TRUE_FATAL(ws_x25519_pubkey(pub, priv));
 	p = ws_peer_create(&dev, pub);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	s = ws_peer_slot_alloc(p);
-	ws_reassembler_init(&s->reasm, &dev.frag_budget);
-	return s;
+	s = ws_slots_reserve(&dev, p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	keys.local_index = s->entry.index;
+	return ws_slots_install(&dev, p, s, &keys, &ep, 0, &had_live);
 }
 
 /* Fragment 0 of 2 of frame id (1000 bytes), at now. */

@@ -16,6 +16,8 @@
 
 #include "core/crypto.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
 #include "netns_private.h"
 #include "test.h"
 

@@ -18,7 +18,12 @@
 #include "core/crypto.h"
 #include "core/offload.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/slots.h"
 #include "daemon/tx.h"
+#include "os/clock.h"
 #include "test.h"
 
 enum { PAY_MAX = 65535 - 40, SUPER_MAX = WS_VNET_HDR_LEN + 65535 };
@@ -273,8 +278,10 @@ static void test_tx_full_socket_frees_device_lock(void)
 	struct tx_run run = {0};
 	struct sockaddr_in ep;
 	struct ws_slot *slot;
-	uint8_t k1[32], k2[32];
+	struct ws_noise_keys keys = {.remote_index = 2};
+	struct sockaddr_storage to = {0};
 	struct timespec ts;
+	bool had_live;
 	pthread_t t;
 	int server, rc;
 	char sink[65536];
@@ -282,12 +289,14 @@ static void test_tx_full_socket_frees_device_lock(void)
 
 	dev_up(false);
 	dev.udp.fd[WS_UDP_SOCK4] = full_socket(&server, &ep);
-	ws_random(k1, sizeof(k1));
-	ws_random(k2, sizeof(k2));
-	slot = ws_peer_slot_alloc(peer);
-	ws_session_init(&slot->s, k1, k2, 1, 2, true, now);
-	peer->cur = slot;
-	memcpy(&peer->endpoint, &ep, sizeof(ep));
+	ws_random(keys.send, sizeof(keys.send));
+	ws_random(keys.recv, sizeof(keys.recv));
+	memcpy(&to, &ep, sizeof(ep));
+	slot = ws_slots_reserve(&dev, peer);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(slot);
+	keys.local_index = slot->entry.index;
+	ws_slots_install(&dev, peer, slot, &keys, &to, now, &had_live);
+	CU_ASSERT_PTR_EQUAL(peer->cur, slot);
 	ws_peer_on_auth_received(peer, now);
 	run.b = ws_tx_batch_new(&dev);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(run.b);

@@ -3,14 +3,22 @@
  * Channel 0, the control channel (docs/control-channel.md), on the ctl
  * thread: hello when a session comes up with a peer that had none, ping every
  * 5 s for the RTT, pong in answer, goodbye on shutdown. Delivery is reliable
- * (reliable.c); ACKs ride on control frames or go alone after 20 ms.
+ * (reliable.c); ACKs ride on control frames or go alone after 20 ms. Also the
+ * new responder's deferred announcement (hello and staged packets).
+ * Threads and locks: ctl thread; the channel's state in the peer is ctl's
+ * alone; frames are sealed with dev->lock held for reading.
  */
 #include <string.h>
 
 #include "core/crypto.h"
 #include "core/ctlmsg.h"
 #include "core/frame.h"
+#include "daemon/ctlchan.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/send_one.h"
+#include "os/clock.h"
 #include "os/log.h"
 
 #define PING_INTERVAL_NS (5 * WS_NSEC_PER_SEC)
@@ -67,7 +75,7 @@ static void send_ctl_frame(struct ws_device *dev, struct ws_peer *peer, uint32_t
 		return;
 	n = ws_frame_writer_len(&w);
 	pthread_rwlock_rdlock(&dev->lock);
-	if (ws_send_frame(dev, peer, WS_MSG_DATA, frame, n) == 0)
+	if (ws_send_one_frame(dev, peer, WS_MSG_DATA, frame, n) == 0)
 		ws_reliable_rx_ack_sent(&peer->ctl_rx);
 	pthread_rwlock_unlock(&dev->lock);
 }
@@ -217,6 +225,18 @@ static size_t events_of(struct ws_peer *peer, const struct ws_frame_info *info, 
 	return ws_frame_writer_len(&w) - 1;
 }
 
+/* The responder's deferred hello and staged packets (handshake.c set them pending). */
+void ws_ctlchan_announce(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
+{
+	if (!peer->announce_pending)
+		return;
+	peer->announce_pending = false;
+	if (peer->announce_hello)
+		ws_ctlchan_session_up(dev, peer, now);
+	if (peer->cur)
+		ws_peer_flush_staged(dev, peer);
+}
+
 /*
  * Every reliable frame accepted into the window is ACKed, whatever its
  * payload: none (a Seq and no events), oversized (its events left out by rx
@@ -237,7 +257,7 @@ void ws_ctlchan_receive(struct ws_device *dev, struct ws_peer *peer, const uint8
 	if (ws_frame_parse(frame, len, &info) < 0)
 		return;
 	/* The initiator speaks on the session: a waiting responder may speak too. */
-	ws_session_announce(dev, peer, now);
+	ws_ctlchan_announce(dev, peer, now);
 	if (info.ack_seq)
 		ws_reliable_tx_on_ack(&peer->ctl_tx, info.ack_seq, info.ack_bitmap, info.window_size, now);
 	if (!info.seq && !info.n_events)
@@ -279,7 +299,7 @@ void ws_ctlchan_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
 
 	/*
 	 * A new responder says nothing, not even a ping, until the initiator
-	 * has shown it installed the session (ws_session_announce): sent
+	 * has shown it installed the session (ws_ctlchan_announce): sent
 	 * earlier, a frame can beat the initiator's bookkeeping, be dropped as
 	 * unknown and cost a retransmission (and the RTT sample of that ping).
 	 */
@@ -303,7 +323,7 @@ void ws_ctlchan_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
 		if (ws_frame_writer_add(&w, WS_EVENT_CHANNEL_CLOSE, NULL, 0) &&
 		    ws_frame_writer_finish(&w, 0, 0, 0, 0)) {
 			pthread_rwlock_rdlock(&dev->lock);
-			ws_send_frame(dev, peer, WS_MSG_DATA, close_frame, ws_frame_writer_len(&w));
+			ws_send_one_frame(dev, peer, WS_MSG_DATA, close_frame, ws_frame_writer_len(&w));
 			pthread_rwlock_unlock(&dev->lock);
 		}
 	}
@@ -331,7 +351,7 @@ uint64_t ws_ctlchan_deadline(struct ws_peer *peer)
 	uint64_t d, a;
 
 	if (peer->announce_pending)
-		return UINT64_MAX; /* ws_peer_tick waits for announce_at instead */
+		return UINT64_MAX; /* ws_schedule_tick waits for announce_at instead */
 	d = ws_reliable_tx_deadline(&peer->ctl_tx);
 	a = ws_reliable_rx_ack_deadline(&peer->ctl_rx);
 	if (a < d)

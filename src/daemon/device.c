@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Device life cycle: open TUN and UDP, start the pipeline threads, stop, wipe. */
+/*
+ * Device life cycle: open TUN and UDP, start the pipeline threads, stop, wipe.
+ * Threads and locks: wsd's main (ctl) thread, before the pipeline threads start
+ * and after they stopped, so no lock is taken; ws_device_set_fwmark runs on ctl
+ * while they run (the socket option needs none).
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +16,11 @@
 #include "core/crypto.h"
 #include "core/offload.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/rx.h"
+#include "daemon/tx.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "os/netlink.h"
 
@@ -22,22 +32,6 @@
 #define WS_TUN_F_USO6 0x40
 #endif
 #include "os/tun.h"
-
-uint64_t ws_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * WS_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t ws_unix_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * WS_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 int ws_device_init_tables(struct ws_device *dev, const uint8_t private_key[32])
 {

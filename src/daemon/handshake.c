@@ -3,8 +3,10 @@
  * Handshake handling on the ctl thread: consuming HandshakeInit, HandshakeResp
  * and CookieReply (queued by rx), sending HandshakeInit, and installing,
  * confirming and closing sessions in a peer's three slots (DECISIONS 18-20, 28).
- * Slots and the index table change only here and in peer.c, under dev->lock
- * held for writing.
+ * The slots and their index entries themselves are moved by slots.c only.
+ * Threads and locks: ctl thread; dev->lock for writing where slots or the
+ * handshake index change (taken in slots.c), for reading around single sends;
+ * peer->lock for the endpoint and the timers.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,14 +16,17 @@
 
 #include "core/crypto.h"
 #include "core/frame.h"
+#include "daemon/ctlchan.h"
 #include "daemon/device.h"
+#include "daemon/handshake.h"
+#include "daemon/hslog.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send_one.h"
+#include "daemon/slots.h"
+#include "os/clock.h"
 #include "os/log.h"
-
-static uint32_t rand32(void *ctx)
-{
-	(void)ctx;
-	return ws_random_u32();
-}
 
 /* The peer lookup of ws_noise_consume_init_why; it keeps the key it saw, for the log. */
 struct lookup_ctx {
@@ -64,48 +69,12 @@ static void peer_name(const struct ws_peer *peer, char out[WS_KEY_B64_LEN + 1])
 	ws_key_to_base64(out, peer->public_key);
 }
 
-/* Send the packets queued while there was no session, as single-event frames. */
-static void flush_staged(struct ws_device *dev, struct ws_peer *peer)
-{
-	uint8_t frame[WS_INBOX_DATA];
-
-	for (;;) {
-		uint8_t *pkt = NULL;
-		uint16_t len = 0;
-		size_t hl;
-
-		pthread_mutex_lock(&peer->lock);
-		if (peer->staged.count) {
-			pkt = peer->staged.data[peer->staged.head];
-			len = peer->staged.len[peer->staged.head];
-			peer->staged.data[peer->staged.head] = NULL;
-			peer->staged.head = (peer->staged.head + 1) % WS_STAGED_MAX;
-			peer->staged.count--;
-		}
-		peer->want_handshake = false;
-		pthread_mutex_unlock(&peer->lock);
-		if (!pkt)
-			return;
-		hl = ws_frame_event_header_len(len);
-		if (1 + hl + len <= sizeof(frame)) {
-			frame[0] = WS_CHANNEL_DATA;
-			ws_frame_write_event_header(frame + 1, WS_EVENT_IP_PACKET, len);
-			memcpy(frame + 1 + hl, pkt, len);
-			pthread_rwlock_rdlock(&dev->lock);
-			ws_send_frame(dev, peer, WS_MSG_DATA, frame, 1 + hl + len);
-			pthread_rwlock_unlock(&dev->lock);
-		}
-		free(pkt);
-	}
-}
-
 void ws_handshake_send_init(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
 {
 	struct sockaddr_storage to;
 	struct ws_msg_init msg;
 	uint8_t e_priv[WS_KEY_LEN];
 	uint32_t index;
-	int ret;
 
 	pthread_mutex_lock(&peer->lock);
 	to = peer->endpoint;
@@ -113,18 +82,8 @@ void ws_handshake_send_init(struct ws_device *dev, struct ws_peer *peer, uint64_
 	if (to.ss_family == AF_UNSPEC)
 		return;
 	/* Retries keep the handshake's index (DECISIONS 20); the first attempt registers one. */
-	if (!peer->hs_entry.registered) {
-		pthread_rwlock_wrlock(&dev->lock);
-		peer->hs_entry.kind = WS_IDX_HANDSHAKE;
-		peer->hs_entry.peer = peer;
-		ret = ws_index_insert_random(&dev->index, &peer->hs_entry, rand32, NULL, &index);
-		peer->hs_entry.registered = ret == 0;
-		peer->hs_entry.index = index;
-		pthread_rwlock_unlock(&dev->lock);
-		if (ret)
-			return;
-	}
-	index = peer->hs_entry.index;
+	if (ws_slots_handshake_index(dev, peer, &index))
+		return;
 	ws_x25519_genkey(e_priv);
 	if (ws_noise_create_init(&peer->hs, &dev->local, &msg, e_priv, index, ws_unix_ns())) {
 		ws_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now);
@@ -138,9 +97,10 @@ void ws_handshake_send_init(struct ws_device *dev, struct ws_peer *peer, uint64_
 }
 
 /*
- * Install a new session in slot, send the responder's HandshakeResp (resp,
- * NULL for the initiator) once the session can receive, then announce it on
- * the control channel and flush staged packets.
+ * Install a new session (in the responder's reserved slot; NULL: the
+ * initiator's), send the responder's HandshakeResp (resp, NULL for the
+ * initiator) once the session can receive, then announce it on the control
+ * channel and flush staged packets.
  */
 static void session_up(struct ws_device *dev, struct ws_peer *peer, struct ws_slot *slot,
 		       const struct ws_noise_keys *keys, const struct sockaddr_storage *from,
@@ -149,25 +109,7 @@ static void session_up(struct ws_device *dev, struct ws_peer *peer, struct ws_sl
 	char name[WS_KEY_B64_LEN + 1];
 	bool had_live;
 
-	pthread_rwlock_wrlock(&dev->lock);
-	ws_session_init(&slot->s, keys->send, keys->recv, keys->local_index, keys->remote_index,
-			keys->initiator, now);
-	ws_reassembler_init(&slot->reasm, &dev->frag_budget);
-	slot->entry.kind = WS_IDX_SESSION;
-	slot->entry.peer = peer;
-	slot->entry.slot = slot;
-	slot->entry.index = keys->local_index;
-	if (keys->initiator) {
-		/* The handshake's index now names the session. */
-		ws_index_replace(&dev->index, keys->local_index, &peer->hs_entry, &slot->entry);
-		peer->hs_entry.registered = false;
-	}
-	slot->entry.registered = true;
-	pthread_mutex_lock(&peer->lock);
-	had_live = ws_peer_on_session_up(peer, slot, now);
-	peer->endpoint = *from;
-	pthread_mutex_unlock(&peer->lock);
-	pthread_rwlock_unlock(&dev->lock);
+	slot = ws_slots_install(dev, peer, slot, keys, from, now, &had_live);
 	if (resp)
 		ws_device_send_one(dev, resp, sizeof(*resp), from);
 
@@ -197,18 +139,7 @@ static void session_up(struct ws_device *dev, struct ws_peer *peer, struct ws_sl
 	if (!had_live)
 		ws_ctlchan_session_up(dev, peer, now);
 	if (peer->cur == slot)
-		flush_staged(dev, peer);
-}
-
-void ws_session_announce(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
-{
-	if (!peer->announce_pending)
-		return;
-	peer->announce_pending = false;
-	if (peer->announce_hello)
-		ws_ctlchan_session_up(dev, peer, now);
-	if (peer->cur)
-		flush_staged(dev, peer);
+		ws_peer_flush_staged(dev, peer);
 }
 
 /*
@@ -247,7 +178,6 @@ static enum ws_hs_verdict receive_init(struct ws_device *dev, const struct ws_in
 	struct ws_slot *slot;
 	struct ws_peer *peer;
 	uint8_t e_priv[WS_KEY_LEN];
-	int ret;
 
 	mac = ws_cookie_validate(&dev->cookie_checker, m->data, m->len, addr, alen, under_load, now);
 	if (mac == WS_COOKIE_INVALID)
@@ -269,22 +199,15 @@ static enum ws_hs_verdict receive_init(struct ws_device *dev, const struct ws_in
 	if (!hs)
 		return noise_verdict(why);
 	peer = hs->owner;
-	pthread_rwlock_wrlock(&dev->lock);
-	slot = ws_peer_slot_alloc(peer);
-	slot->entry.kind = WS_IDX_SESSION;
-	slot->entry.peer = peer;
-	slot->entry.slot = slot;
-	ret = ws_index_insert_random(&dev->index, &slot->entry, rand32, NULL, &slot->entry.index);
-	slot->entry.registered = ret == 0;
-	pthread_rwlock_unlock(&dev->lock);
-	if (ret)
-		goto fail;
+	slot = ws_slots_reserve(dev, peer);
+	if (!slot)
+		return WS_HS_NO_ROOM;
 	ws_x25519_genkey(e_priv);
 	if (!ws_noise_create_resp(hs, &dev->local, &resp, e_priv, slot->entry.index) ||
 	    !ws_noise_derive_keys(hs, &keys)) {
 		ws_wipe(e_priv, sizeof(e_priv));
-		ret = -EINVAL;
-		goto fail;
+		ws_slots_unreserve(dev, peer, slot);
+		return WS_HS_DECRYPT;
 	}
 	ws_wipe(e_priv, sizeof(e_priv));
 	ws_cookie_add_macs(&peer->cookie, (uint8_t *)&resp, sizeof(resp), now);
@@ -292,11 +215,6 @@ static enum ws_hs_verdict receive_init(struct ws_device *dev, const struct ws_in
 	session_up(dev, peer, slot, &keys, &m->addr, &resp, now);
 	ws_wipe(&keys, sizeof(keys));
 	return WS_HS_ACCEPTED;
-fail:
-	pthread_rwlock_wrlock(&dev->lock);
-	ws_peer_slot_free(peer, slot);
-	pthread_rwlock_unlock(&dev->lock);
-	return ret == -EINVAL ? WS_HS_DECRYPT : WS_HS_NO_ROOM;
 }
 
 static enum ws_hs_verdict receive_resp(struct ws_device *dev, const struct ws_inbox_msg *m,
@@ -306,7 +224,6 @@ static enum ws_hs_verdict receive_resp(struct ws_device *dev, const struct ws_in
 	struct ws_index_entry *e;
 	struct ws_noise_keys keys;
 	struct ws_peer *peer;
-	struct ws_slot *slot;
 
 	if (ws_cookie_validate(&dev->cookie_checker, m->data, m->len, addr, alen, false, now) ==
 	    WS_COOKIE_INVALID)
@@ -327,10 +244,7 @@ static enum ws_hs_verdict receive_resp(struct ws_device *dev, const struct ws_in
 		return WS_HS_MALFORMED;
 	if (!ws_noise_consume_resp(&peer->hs, &dev->local, resp) || !ws_noise_derive_keys(&peer->hs, &keys))
 		return WS_HS_DECRYPT;
-	pthread_rwlock_wrlock(&dev->lock);
-	slot = ws_peer_slot_alloc(peer);
-	pthread_rwlock_unlock(&dev->lock);
-	session_up(dev, peer, slot, &keys, &m->addr, NULL, now);
+	session_up(dev, peer, NULL, &keys, &m->addr, NULL, now);
 	ws_wipe(&keys, sizeof(keys));
 	return WS_HS_ACCEPTED;
 }
@@ -398,36 +312,15 @@ enum ws_hs_verdict ws_handshake_receive(struct ws_device *dev, const struct ws_i
 
 void ws_session_confirm(struct ws_device *dev, struct ws_peer *peer, struct ws_slot *slot, uint64_t now)
 {
-	pthread_rwlock_wrlock(&dev->lock);
-	if (peer->next == slot) {
-		struct ws_slot *old_prev = peer->prev;
-
-		peer->prev = peer->cur;
-		peer->cur = slot;
-		peer->next = NULL;
-		if (old_prev && old_prev != peer->prev)
-			ws_peer_slot_free(peer, old_prev);
-		pthread_mutex_lock(&peer->lock);
-		ws_peer_on_session_confirmed(peer, now);
-		pthread_mutex_unlock(&peer->lock);
-	}
-	pthread_rwlock_unlock(&dev->lock);
-	flush_staged(dev, peer);
+	ws_slots_confirm(dev, peer, slot, now);
+	ws_peer_flush_staged(dev, peer);
 }
 
 void ws_session_close(struct ws_device *dev, struct ws_peer *peer, struct ws_slot *slot, uint64_t now)
 {
 	char name[WS_KEY_B64_LEN + 1];
 
-	pthread_rwlock_wrlock(&dev->lock);
-	if (slot->used && (slot == peer->prev || slot == peer->cur || slot == peer->next)) {
-		pthread_mutex_lock(&peer->lock);
-		ws_peer_on_disconnect(peer, slot, now);
-		pthread_mutex_unlock(&peer->lock);
-		if (slot->used) /* timers.c did not drop it: do it here */
-			ws_peer_slot_free(peer, slot);
-	}
-	pthread_rwlock_unlock(&dev->lock);
+	ws_slots_close(dev, peer, slot, now);
 	peer_name(peer, name);
 	ws_info("peer %s: session closed by the peer", name);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Reasons for dropped handshake messages and their rate-limited log (hslog.h). */
+/* Reasons for dropped handshake messages and their rate-limited log (hslog.h).
+ * Threads and locks: ctl thread only (dev->hslog is ctl's); no lock. */
 #include "daemon/hslog.h"
 
 bool ws_hslog_due(struct ws_hslog *l, enum ws_hs_verdict v, uint64_t now_ns, uint32_t *left_out)

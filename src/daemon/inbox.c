@@ -3,6 +3,8 @@
  * The bounded queue from the rx thread to the ctl thread: handshake messages,
  * control-channel frames and session events. When it is full new messages are
  * dropped and counted; its depth is the daemon's "under load" signal.
+ * Threads and locks: rx (and tx, to wake a peer) push, ctl pops; in->lock
+ * (a mutex) guards the ring, in->efd wakes ctl.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,7 +13,9 @@
 #include <unistd.h>
 
 #include "core/frame.h"
-#include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/slots.h"
 
 int ws_inbox_init(struct ws_inbox *in)
 {
@@ -103,7 +107,7 @@ bool ws_inbox_push_control(struct ws_inbox *in, struct ws_peer *peer, struct ws_
  * sending on the old session until that one expires. When the inbox is full
  * the event is kept on the slot itself (with the session's index, so a slot
  * reused meanwhile is not confirmed by mistake) and ctl is woken: after
- * draining it ticks every peer, and ws_peer_tick() picks the flag up.
+ * draining it ticks every peer, and ws_schedule_tick() picks the flag up.
  */
 bool ws_inbox_push_confirm(struct ws_inbox *in, struct ws_peer *peer, struct ws_slot *slot)
 {

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Peers of a device: the table by public key, session slots (previous,
- * current, next), endpoints and packets staged while a handshake runs.
- * Timer hooks are in peer_timers.c.
+ * Peers of a device: the table by public key, endpoints and packets staged
+ * while a handshake runs. Timer hooks are in peer_timers.c, the session
+ * slots (previous, current, next) in slots.c.
+ * Threads and locks: ctl thread, with dev->lock held for writing to create or
+ * remove a peer; ws_peer_stage runs on tx with peer->lock held; the staged
+ * packets are flushed on ctl under peer->lock (and dev->lock for reading to
+ * seal them).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,7 +16,13 @@
 
 #include "conf/conf.h"
 #include "core/crypto.h"
+#include "core/frame.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send_one.h"
+#include "daemon/slots.h"
 #include "os/log.h"
 #include "os/resolver.h"
 #include "os/sockaddr.h"
@@ -124,11 +134,7 @@ void ws_peer_remove(struct ws_device *dev, struct ws_peer *peer)
 	unlink_peer(dev, peer);
 	ws_inbox_forget_peer(&dev->inbox, peer);
 	ws_allowedips_remove_by_peer(&dev->aips, peer);
-	for (unsigned i = 0; i < WS_MAX_SESSIONS_PER_PEER; i++)
-		if (peer->slots[i].used)
-			ws_peer_slot_free(peer, &peer->slots[i]);
-	if (peer->hs_entry.registered)
-		ws_index_remove(&dev->index, peer->hs_entry.index);
+	ws_slots_drop_all(dev, peer);
 	ws_handshake_clear(&peer->hs);
 	ws_reliable_tx_destroy(&peer->ctl_tx);
 	ws_reliable_rx_destroy(&peer->ctl_rx);
@@ -220,14 +226,14 @@ static const char *resolve_error(int err)
 
 _Static_assert((int)WS_RESOLVER_ID_LEN == (int)WS_KEY_LEN, "requests are keyed by public key");
 
-void ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a, uint64_t now)
+struct ws_peer *ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a, uint64_t now)
 {
 	struct ws_peer *p = ws_peer_lookup(dev, a->id);
 	char name[WS_KEY_B64_LEN + 1], ep[80];
 	bool changed, live, kick;
 
 	if (!p || !p->resolve_gen || p->resolve_gen != a->gen)
-		return; /* the peer is gone, or its endpoint was set again since */
+		return NULL; /* the peer is gone, or its endpoint was set again since */
 	p->resolve_gen = 0;
 	kick = p->resolve_kick;
 	p->resolve_kick = false;
@@ -235,55 +241,18 @@ void ws_peer_resolved(struct ws_device *dev, const struct ws_resolver_answer *a,
 	if (a->err) {
 		ws_warn("peer %s: cannot resolve endpoint %s: %s", name, p->endpoint_config,
 			resolve_error(a->err));
-		return;
+		return NULL;
 	}
 	changed = set_addr(p, &a->addr);
 	if (!changed)
-		return;
+		return NULL;
 	ws_sockaddr_format(ep, sizeof(ep), &a->addr);
 	ws_info("peer %s: endpoint %s resolved to %s", name, p->endpoint_config, ep);
 	pthread_mutex_lock(&p->lock);
 	live = ws_timers_live(&p->timers, now);
 	kick = kick || (!live && (p->want_handshake || p->keepalive_interval));
 	pthread_mutex_unlock(&p->lock);
-	/* A handshake waits for this address (the one just sent went to the old
-	 * one, as it was unanswered): send it there now, not at the next retry. */
-	if (kick)
-		ws_handshake_send_init(dev, p, now);
-}
-
-struct ws_slot *ws_peer_slot_alloc(struct ws_peer *peer)
-{
-	struct ws_slot *slot = NULL;
-
-	for (unsigned i = 0; i < WS_MAX_SESSIONS_PER_PEER && !slot; i++)
-		if (!peer->slots[i].used)
-			slot = &peer->slots[i];
-	if (!slot) {
-		/* All three in use: the previous session goes first, then the unconfirmed next. */
-		slot = peer->prev ? peer->prev : peer->next ? peer->next : peer->cur;
-		ws_peer_slot_free(peer, slot);
-	}
-	memset(slot, 0, sizeof(*slot));
-	slot->used = true;
-	return slot;
-}
-
-void ws_peer_slot_free(struct ws_peer *peer, struct ws_slot *slot)
-{
-	if (slot->entry.registered)
-		ws_index_remove(&peer->dev->index, slot->entry.index);
-	slot->entry.registered = false;
-	ws_reassembler_free(&slot->reasm);
-	ws_session_wipe(&slot->s);
-	if (peer->prev == slot)
-		peer->prev = NULL;
-	if (peer->cur == slot)
-		peer->cur = NULL;
-	if (peer->next == slot)
-		peer->next = NULL;
-	slot->used = false;
-	atomic_store(&slot->dead, false);
+	return kick ? p : NULL;
 }
 
 void ws_peer_stage(struct ws_peer *peer, const uint8_t *pkt, size_t len)
@@ -308,4 +277,38 @@ void ws_peer_stage(struct ws_peer *peer, const uint8_t *pkt, size_t len)
 	st->data[tail] = copy;
 	st->len[tail] = (uint16_t)len;
 	st->count++;
+}
+
+void ws_peer_flush_staged(struct ws_device *dev, struct ws_peer *peer)
+{
+	uint8_t frame[WS_INBOX_DATA];
+
+	for (;;) {
+		uint8_t *pkt = NULL;
+		uint16_t len = 0;
+		size_t hl;
+
+		pthread_mutex_lock(&peer->lock);
+		if (peer->staged.count) {
+			pkt = peer->staged.data[peer->staged.head];
+			len = peer->staged.len[peer->staged.head];
+			peer->staged.data[peer->staged.head] = NULL;
+			peer->staged.head = (peer->staged.head + 1) % WS_STAGED_MAX;
+			peer->staged.count--;
+		}
+		peer->want_handshake = false;
+		pthread_mutex_unlock(&peer->lock);
+		if (!pkt)
+			return;
+		hl = ws_frame_event_header_len(len);
+		if (1 + hl + len <= sizeof(frame)) {
+			frame[0] = WS_CHANNEL_DATA;
+			ws_frame_write_event_header(frame + 1, WS_EVENT_IP_PACKET, len);
+			memcpy(frame + 1 + hl, pkt, len);
+			pthread_rwlock_rdlock(&dev->lock);
+			ws_send_one_frame(dev, peer, WS_MSG_DATA, frame, 1 + hl + len);
+			pthread_rwlock_unlock(&dev->lock);
+		}
+		free(pkt);
+	}
 }

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The daemon side of timers.c: hooks called by the pipeline threads and the
- * ctl thread, and the per-peer tick that carries out what timers.c asks for.
- * The peer's slots (prev, cur, next) move exactly as timers.c mirrors them.
+ * The daemon side of core/timers.c: the hooks the tx, rx and ctl threads call
+ * with peer->lock held (schedule.c carries out what timers.c asks for; slots.c
+ * tells it about every change of the slots).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/crypto.h"
-#include "daemon/device.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/slots.h"
 #include "os/log.h"
 #include "os/sockaddr.h"
 
@@ -61,155 +63,4 @@ void ws_peer_set_keepalive(struct ws_peer *peer, uint16_t seconds, uint64_t now)
 {
 	peer->keepalive_interval = seconds;
 	ws_timers_persistent_keepalive_set(&peer->timers, seconds, now);
-}
-
-static enum ws_timers_slot slot_kind(const struct ws_peer *peer, const struct ws_slot *slot)
-{
-	return slot == peer->prev ? WS_TIMERS_PREV : slot == peer->cur ? WS_TIMERS_CUR : WS_TIMERS_NEXT;
-}
-
-/*
- * Drop the slots timers.c no longer reports and promote next to current as it
- * does. dev->lock held for writing, peer->lock held.
- */
-void ws_peer_sync_slots(struct ws_peer *peer)
-{
-	struct ws_slot **slots[WS_TIMERS_SLOTS] = {&peer->prev, &peer->cur, &peer->next};
-	uint64_t birth;
-
-	if (!peer->cur && peer->next && ws_timers_session(&peer->timers, WS_TIMERS_CUR, &birth) &&
-	    birth == peer->next->s.birth_ns) {
-		peer->cur = peer->next;
-		peer->next = NULL;
-	}
-	for (int k = 0; k < WS_TIMERS_SLOTS; k++)
-		if (*slots[k] && !ws_timers_session(&peer->timers, (enum ws_timers_slot)k, NULL))
-			ws_peer_slot_free(peer, *slots[k]);
-}
-
-void ws_peer_on_disconnect(struct ws_peer *peer, struct ws_slot *slot, uint64_t now)
-{
-	ws_timers_disconnect_received(&peer->timers, slot_kind(peer, slot), now);
-	ws_peer_sync_slots(peer);
-}
-
-/*
- * A session was born in slot: record it and move the slots the way timers.c
- * does. Returns whether the peer had a live session before. dev->lock held
- * for writing, peer->lock held.
- */
-bool ws_peer_on_session_up(struct ws_peer *peer, struct ws_slot *slot, uint64_t now)
-{
-	bool had_live = ws_timers_live(&peer->timers, now);
-	struct ws_slot *old_prev = peer->prev, *old_cur = peer->cur, *old_next = peer->next;
-
-	if (slot->s.initiator) {
-		ws_timers_handshake_complete(&peer->timers, now);
-		peer->prev = old_next ? old_next : old_cur;
-		peer->cur = slot;
-		peer->next = NULL;
-		if (old_next && old_cur && old_cur != slot)
-			ws_peer_slot_free(peer, old_cur);
-	} else if (ws_timers_session_created_responder(&peer->timers, now)) {
-		peer->prev = peer->next = NULL;
-		peer->cur = slot;
-		if (old_cur && old_cur != slot)
-			ws_peer_slot_free(peer, old_cur);
-		if (old_next && old_next != slot)
-			ws_peer_slot_free(peer, old_next);
-	} else {
-		peer->prev = NULL;
-		peer->next = slot;
-		if (old_next && old_next != slot)
-			ws_peer_slot_free(peer, old_next);
-	}
-	if (old_prev && old_prev != slot && old_prev != peer->prev && old_prev->used)
-		ws_peer_slot_free(peer, old_prev);
-	return had_live;
-}
-
-void ws_peer_on_session_confirmed(struct ws_peer *peer, uint64_t now)
-{
-	ws_timers_next_confirmed(&peer->timers, now);
-}
-
-static void drop_staged(struct ws_peer *peer)
-{
-	for (unsigned i = 0; i < WS_STAGED_MAX; i++) {
-		free(peer->staged.data[i]);
-		peer->staged.data[i] = NULL;
-	}
-	peer->staged.head = peer->staged.count = 0;
-	peer->want_handshake = false;
-}
-
-/* A confirmation the rx thread could not queue (ws_inbox_push_confirm): carried out now. */
-static void confirm_lost(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
-{
-	for (unsigned i = 0; i < WS_MAX_SESSIONS_PER_PEER; i++) {
-		struct ws_slot *slot = &peer->slots[i];
-		uint64_t lost = atomic_exchange(&slot->confirm_lost, 0);
-
-		/* ctl is the only writer of the slots: reading them needs no lock. */
-		if (lost && slot->used && slot == peer->next && (uint32_t)lost == slot->entry.index)
-			ws_session_confirm(dev, peer, slot, now);
-	}
-}
-
-uint64_t ws_peer_tick(struct ws_device *dev, struct ws_peer *peer, uint64_t now)
-{
-	char name[WS_KEY_B64_LEN + 1], ep[80] = "";
-	uint32_t act;
-	uint64_t next, ctl;
-
-	confirm_lost(dev, peer, now);
-	pthread_mutex_lock(&peer->lock);
-	act = ws_timers_tick(&peer->timers, now);
-	if (peer->roamed)
-		ws_sockaddr_format(ep, sizeof(ep), &peer->endpoint);
-	peer->roamed = false;
-	if (act & WS_TIMERS_GIVE_UP)
-		drop_staged(peer);
-	pthread_mutex_unlock(&peer->lock);
-
-	ws_key_to_base64(name, peer->public_key);
-	if (ep[0])
-		ws_info("peer %s: endpoint is now %s", name, ep);
-	if (act & (WS_TIMERS_EXPIRE_SESSIONS | WS_TIMERS_WIPE)) {
-		bool had = peer->cur != NULL;
-
-		pthread_rwlock_wrlock(&dev->lock);
-		pthread_mutex_lock(&peer->lock);
-		ws_peer_sync_slots(peer);
-		if (act & WS_TIMERS_WIPE) {
-			for (unsigned i = 0; i < WS_MAX_SESSIONS_PER_PEER; i++)
-				if (peer->slots[i].used)
-					ws_peer_slot_free(peer, &peer->slots[i]);
-			ws_handshake_clear(&peer->hs);
-		}
-		pthread_mutex_unlock(&peer->lock);
-		pthread_rwlock_unlock(&dev->lock);
-		if (had && !peer->cur)
-			ws_info("peer %s: session expired", name);
-	}
-	if (act & WS_TIMERS_SEND_HANDSHAKE_INIT) {
-		if (act & WS_TIMERS_RESOLVE_ENDPOINT)
-			ws_peer_resolve(dev, peer, true);
-		ws_handshake_send_init(dev, peer, now);
-	}
-	if (act & WS_TIMERS_SEND_KEEPALIVE) {
-		pthread_rwlock_rdlock(&dev->lock);
-		ws_send_frame(dev, peer, WS_MSG_KEEPALIVE, NULL, 0);
-		pthread_rwlock_unlock(&dev->lock);
-	}
-	if (peer->announce_pending && now >= peer->announce_at)
-		ws_session_announce(dev, peer, now);
-	ws_ctlchan_tick(dev, peer, now);
-	pthread_mutex_lock(&peer->lock);
-	next = ws_timers_next_deadline(&peer->timers);
-	pthread_mutex_unlock(&peer->lock);
-	ctl = ws_ctlchan_deadline(peer);
-	if (peer->announce_pending && peer->announce_at < ctl)
-		ctl = peer->announce_at;
-	return ctl < next ? ctl : next;
 }

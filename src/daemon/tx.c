@@ -20,7 +20,13 @@
 #include "core/frame.h"
 #include "core/offload.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send_one.h"
+#include "daemon/slots.h"
 #include "daemon/tx.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "os/tun.h"
 

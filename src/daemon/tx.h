@@ -15,6 +15,9 @@
 struct ws_device;
 struct ws_tx_batch;
 
+/* The tx thread: ws_tx_batch_run() until the device stops. */
+void *ws_tx_thread(void *dev);
+
 /* Everything one batch needs, allocated once for dev (dev->vnet, mtu and
  * max_packet_size must be set). NULL when out of memory. */
 struct ws_tx_batch *ws_tx_batch_new(struct ws_device *dev);

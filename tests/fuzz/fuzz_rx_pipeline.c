@@ -41,7 +41,9 @@
 #include "core/ctlmsg.h"
 #include "core/frame.h"
 #include "core/offload.h"
-#include "daemon/ctl.h"
+#include "daemon/ctl_loop.h"
+#include "daemon/ctlchan.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "pipe_harness.h"
 

@@ -41,6 +41,7 @@
 
 #include "core/crypto.h"
 #include "core/offload.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "pipe_harness.h"
 

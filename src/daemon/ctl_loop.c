@@ -3,7 +3,10 @@
  * The ctl thread's event loop: the control socket, the rx inbox (handshakes,
  * control frames, session events), peer timers, DNS answers and signals.
  * Nothing here waits on the network, DNS or a client. Returns on SIGTERM or
- * SIGINT after saying goodbye to every peer.
+ * SIGINT after saying goodbye to every peer. It drives schedule.c (timers),
+ * handshake.c, slots.c (via handshake), ctlchan.c and ipc_clients.c.
+ * Threads and locks: the ctl thread (wsd's main thread); takes no lock of its
+ * own: the modules it calls take dev->lock and peer->lock as they say.
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,8 +16,16 @@
 #include <unistd.h>
 
 #include "core/crypto.h"
-#include "daemon/ctl.h"
+#include "daemon/ctl_loop.h"
+#include "daemon/ctlchan.h"
 #include "daemon/device.h"
+#include "daemon/handshake.h"
+#include "daemon/inbox.h"
+#include "daemon/ipc_clients.h"
+#include "daemon/peer.h"
+#include "daemon/schedule.h"
+#include "daemon/send_one.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "os/resolver.h"
 
@@ -57,7 +68,7 @@ void ws_ctl_drain_inbox(struct ws_device *dev)
 				ws_session_confirm(dev, m.peer, m.slot, now);
 			break;
 		case WS_INBOX_WAKE:
-			ws_peer_tick(dev, m.peer, now);
+			ws_schedule_tick(dev, m.peer, now);
 			break;
 		}
 	}
@@ -90,7 +101,7 @@ static void drain_resolver(struct ws_device *dev)
 	if (read(ws_resolver_fd(dev->resolver), &counter, sizeof(counter)) < 0 && errno != EAGAIN)
 		ws_warn("resolver: %s", strerror(errno));
 	while (ws_resolver_collect(dev->resolver, &a))
-		ws_peer_resolved(dev, &a, ws_now_ns());
+		ws_schedule_resolved(dev, &a, ws_now_ns());
 	if (resolve_backlog)
 		resolve_backlog = ws_peer_resolve_all(dev);
 }
@@ -113,7 +124,7 @@ static uint64_t run_timers(struct ws_device *dev, uint64_t now)
 	uint64_t next = UINT64_MAX;
 
 	for (struct ws_peer *p = dev->peers; p; p = p->list_next) {
-		uint64_t d = ws_peer_tick(dev, p, now);
+		uint64_t d = ws_schedule_tick(dev, p, now);
 
 		if (d < next)
 			next = d;
@@ -128,7 +139,7 @@ static void goodbye_all(struct ws_device *dev)
 			continue;
 		ws_ctlchan_goodbye(dev, p, 0);
 		pthread_rwlock_rdlock(&dev->lock);
-		ws_send_frame(dev, p, WS_MSG_DISCONNECT, NULL, 0);
+		ws_send_one_frame(dev, p, WS_MSG_DISCONNECT, NULL, 0);
 		pthread_rwlock_unlock(&dev->lock);
 	}
 }
@@ -146,7 +157,7 @@ static int wait_ms(uint64_t a, uint64_t b)
 
 int ws_ctl_run(struct ws_device *dev, int listen_fd)
 {
-	struct ws_ctl_clients clients; /* this device's control-socket clients */
+	struct ws_ipc_clients clients; /* this device's control-socket clients */
 	sigset_t mask;
 	int ep, sfd, ret = 0;
 	uint64_t next = 0;
@@ -157,7 +168,7 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 	sigaddset(&mask, SIGHUP);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	ws_ctl_clients_init(&clients, ep, listen_fd);
+	ws_ipc_clients_init(&clients, ep, listen_fd);
 	if (sfd < 0 || ep < 0 || add_fd(ep, sfd) || add_fd(ep, listen_fd) || add_fd(ep, dev->inbox.efd) ||
 	    add_fd(ep, dev->stop_efd)) {
 		ret = -errno;
@@ -173,7 +184,7 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 
 		if (now >= next)
 			next = run_timers(dev, now);
-		client_next = ws_ctl_clients_expire(&clients, dev, ws_now_ns());
+		client_next = ws_ipc_clients_expire(&clients, dev, ws_now_ns());
 		n = epoll_wait(ep, evs, 8, wait_ms(next, client_next));
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
@@ -189,7 +200,7 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 				drain_resolver(dev);
 				next = 0;
 			} else if (fd == listen_fd) {
-				ws_ctl_clients_accept(&clients, ws_now_ns());
+				ws_ipc_clients_accept(&clients, ws_now_ns());
 			} else if (fd == dev->stop_efd) {
 				goto out; /* ws_device_stop from another thread */
 			} else if (fd == sfd) {
@@ -200,13 +211,13 @@ int ws_ctl_run(struct ws_device *dev, int listen_fd)
 					goodbye_all(dev);
 					goto out;
 				}
-			} else if (ws_ctl_clients_event(&clients, dev, fd, ws_now_ns()) > 0) {
+			} else if (ws_ipc_clients_event(&clients, dev, fd, ws_now_ns()) > 0) {
 				next = 0; /* a set may change peers and their timers */
 			}
 		}
 	}
 out:
-	ws_ctl_clients_close_all(&clients);
+	ws_ipc_clients_close_all(&clients);
 	ws_resolver_destroy(dev->resolver);
 	dev->resolver = NULL;
 	if (ep >= 0)

@@ -3,7 +3,10 @@
  * Requests on the control socket (docs/control-socket.md), served on the ctl
  * thread: get (the state `ws show` prints) and set (interface and peers at
  * run time, without touching the sessions of other peers). No I/O here:
- * ctl_client.c reads the request and writes the reply.
+ * ipc_clients.c reads the request and writes the reply.
+ * Threads and locks: ctl thread; dev->lock for writing to change peers and
+ * allowed IPs, for reading to seal a Disconnect; peer->lock for endpoints and
+ * timers.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,7 +16,14 @@
 #include "conf/conf.h"
 #include "core/crypto.h"
 #include "core/ipc.h"
+#include "daemon/ctlchan.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send_one.h"
+#include "daemon/ipc_requests.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "os/sockaddr.h"
 
@@ -174,7 +184,7 @@ static void remove_peer(struct ws_device *dev, struct ws_peer *p)
 	if (p->cur) {
 		ws_ctlchan_goodbye(dev, p, 1);
 		pthread_rwlock_rdlock(&dev->lock);
-		ws_send_frame(dev, p, WS_MSG_DISCONNECT, NULL, 0);
+		ws_send_one_frame(dev, p, WS_MSG_DISCONNECT, NULL, 0);
 		pthread_rwlock_unlock(&dev->lock);
 	}
 	pthread_rwlock_wrlock(&dev->lock);
@@ -280,7 +290,7 @@ static int get_line(void *ctx, const char *key, const char *value)
 	return !strcmp(key, "get") && !strcmp(value, "1") ? 0 : -EPROTO;
 }
 
-void ws_uapi_exec(struct ws_device *dev, char *req, ssize_t n, struct ws_ipc_buf *out)
+void ws_ipc_requests_exec(struct ws_device *dev, char *req, ssize_t n, struct ws_ipc_buf *out)
 {
 	int ret;
 

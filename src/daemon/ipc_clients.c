@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Control socket clients in the ctl loop (ctl.h): read a request without
- * blocking, run it (uapi.c) once it is whole, drain the reply without
- * blocking, close. Everything stays on the ctl thread, so a request touches
- * peers, handshakes and the control channel under the same rules as the rest
- * of ctl; only the waiting for a client is spread over the loop.
+ * Control socket clients in the ctl loop (ipc_clients.h): read a request
+ * without blocking, run it (ipc_requests.c) once it is whole, drain the reply
+ * without blocking, close. Everything stays on the ctl thread, so a request
+ * touches peers, handshakes and the control channel under the same rules as
+ * the rest of ctl; only the waiting for a client is spread over the loop.
+ * Threads and locks: ctl thread; the client table is ctl's, no lock.
  */
-#include "daemon/ctl.h"
+#include "daemon/device.h"
+#include "daemon/ipc_clients.h"
+#include "daemon/ipc_requests.h"
 
 #include <errno.h>
 #include <string.h>
@@ -14,14 +17,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/device.h"
 #include "os/log.h"
 
 #define NS_PER_MS 1000000ull
 
 enum { RETRY_ACCEPT_MS = 1000 };
 
-static void watch(struct ws_ctl_clients *cs, int op, int fd, uint32_t events)
+static void watch(struct ws_ipc_clients *cs, int op, int fd, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.fd = fd};
 
@@ -29,7 +31,7 @@ static void watch(struct ws_ctl_clients *cs, int op, int fd, uint32_t events)
 		ws_warn("control socket: epoll: %s", strerror(errno));
 }
 
-static void listen_again(struct ws_ctl_clients *cs)
+static void listen_again(struct ws_ipc_clients *cs)
 {
 	if (cs->listening)
 		return;
@@ -38,7 +40,7 @@ static void listen_again(struct ws_ctl_clients *cs)
 	cs->retry_accept = 0;
 }
 
-static void listen_pause(struct ws_ctl_clients *cs)
+static void listen_pause(struct ws_ipc_clients *cs)
 {
 	if (!cs->listening)
 		return;
@@ -46,13 +48,13 @@ static void listen_pause(struct ws_ctl_clients *cs)
 	cs->listening = false;
 }
 
-static void client_reset(struct ws_ctl_client *c)
+static void client_reset(struct ws_ipc_client *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 }
 
-static void client_close(struct ws_ctl_clients *cs, struct ws_ctl_client *c)
+static void client_close(struct ws_ipc_clients *cs, struct ws_ipc_client *c)
 {
 	close(c->fd); /* and out of the epoll set */
 	ws_ipc_release(c->in, c->in_cap);
@@ -62,22 +64,22 @@ static void client_close(struct ws_ctl_clients *cs, struct ws_ctl_client *c)
 		listen_again(cs); /* a slot is free */
 }
 
-void ws_ctl_clients_init(struct ws_ctl_clients *cs, int ep, int listen_fd)
+void ws_ipc_clients_init(struct ws_ipc_clients *cs, int ep, int listen_fd)
 {
 	memset(cs, 0, sizeof(*cs));
-	for (unsigned i = 0; i < WS_CTL_CLIENTS; i++)
+	for (unsigned i = 0; i < WS_IPC_CLIENTS; i++)
 		client_reset(&cs->c[i]);
 	cs->ep = ep;
 	cs->listen_fd = listen_fd;
 	cs->listening = true;
-	cs->read_ns = WS_CTL_READ_MS * NS_PER_MS;
-	cs->write_ns = WS_CTL_WRITE_MS * NS_PER_MS;
+	cs->read_ns = WS_IPC_READ_MS * NS_PER_MS;
+	cs->write_ns = WS_IPC_WRITE_MS * NS_PER_MS;
 }
 
-void ws_ctl_clients_accept(struct ws_ctl_clients *cs, uint64_t now)
+void ws_ipc_clients_accept(struct ws_ipc_clients *cs, uint64_t now)
 {
-	for (unsigned i = 0; i < WS_CTL_CLIENTS; i++) {
-		struct ws_ctl_client *c = &cs->c[i];
+	for (unsigned i = 0; i < WS_IPC_CLIENTS; i++) {
+		struct ws_ipc_client *c = &cs->c[i];
 		int fd;
 
 		if (c->fd >= 0)
@@ -100,7 +102,7 @@ void ws_ctl_clients_accept(struct ws_ctl_clients *cs, uint64_t now)
 }
 
 /* Send what the socket takes now; close when all is sent or it fails. */
-static void client_write(struct ws_ctl_clients *cs, struct ws_ctl_client *c)
+static void client_write(struct ws_ipc_clients *cs, struct ws_ipc_client *c)
 {
 	while (c->out_off < c->out.len) {
 		ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
@@ -118,10 +120,10 @@ static void client_write(struct ws_ctl_clients *cs, struct ws_ctl_client *c)
 }
 
 /* Run the request (n < 0: the error that ended reading) and start the reply. */
-static void client_run(struct ws_ctl_clients *cs, struct ws_device *dev, struct ws_ctl_client *c,
+static void client_run(struct ws_ipc_clients *cs, struct ws_device *dev, struct ws_ipc_client *c,
 		       ssize_t n, uint64_t now)
 {
-	ws_uapi_exec(dev, c->in, n, &c->out);
+	ws_ipc_requests_exec(dev, c->in, n, &c->out);
 	ws_ipc_release(c->in, c->in_cap);
 	c->in = NULL;
 	c->in_len = c->in_cap = 0;
@@ -133,7 +135,7 @@ static void client_run(struct ws_ctl_clients *cs, struct ws_device *dev, struct 
 }
 
 /* Make room for more of the request; 0 or -errno. */
-static int client_room(struct ws_ctl_client *c)
+static int client_room(struct ws_ipc_client *c)
 {
 	size_t cap = c->in_cap ? 2 * c->in_cap : 4096;
 	char *nb;
@@ -150,7 +152,7 @@ static int client_room(struct ws_ctl_client *c)
 	return 0;
 }
 
-static void client_read(struct ws_ctl_clients *cs, struct ws_device *dev, struct ws_ctl_client *c,
+static void client_read(struct ws_ipc_clients *cs, struct ws_device *dev, struct ws_ipc_client *c,
 			uint64_t now)
 {
 	for (;;) {
@@ -179,10 +181,10 @@ static void client_read(struct ws_ctl_clients *cs, struct ws_device *dev, struct
 	}
 }
 
-int ws_ctl_clients_event(struct ws_ctl_clients *cs, struct ws_device *dev, int fd, uint64_t now)
+int ws_ipc_clients_event(struct ws_ipc_clients *cs, struct ws_device *dev, int fd, uint64_t now)
 {
-	for (unsigned i = 0; i < WS_CTL_CLIENTS; i++) {
-		struct ws_ctl_client *c = &cs->c[i];
+	for (unsigned i = 0; i < WS_IPC_CLIENTS; i++) {
+		struct ws_ipc_client *c = &cs->c[i];
 
 		if (c->fd != fd)
 			continue;
@@ -196,7 +198,7 @@ int ws_ctl_clients_event(struct ws_ctl_clients *cs, struct ws_device *dev, int f
 	return -1;
 }
 
-uint64_t ws_ctl_clients_expire(struct ws_ctl_clients *cs, struct ws_device *dev, uint64_t now)
+uint64_t ws_ipc_clients_expire(struct ws_ipc_clients *cs, struct ws_device *dev, uint64_t now)
 {
 	uint64_t next = cs->retry_accept ? cs->retry_accept : UINT64_MAX;
 
@@ -205,8 +207,8 @@ uint64_t ws_ctl_clients_expire(struct ws_ctl_clients *cs, struct ws_device *dev,
 		listen_again(cs);
 		next = UINT64_MAX;
 	}
-	for (unsigned i = 0; i < WS_CTL_CLIENTS; i++) {
-		struct ws_ctl_client *c = &cs->c[i];
+	for (unsigned i = 0; i < WS_IPC_CLIENTS; i++) {
+		struct ws_ipc_client *c = &cs->c[i];
 
 		if (c->fd < 0)
 			continue;
@@ -228,9 +230,9 @@ uint64_t ws_ctl_clients_expire(struct ws_ctl_clients *cs, struct ws_device *dev,
 	return next;
 }
 
-void ws_ctl_clients_close_all(struct ws_ctl_clients *cs)
+void ws_ipc_clients_close_all(struct ws_ipc_clients *cs)
 {
-	for (unsigned i = 0; i < WS_CTL_CLIENTS; i++)
+	for (unsigned i = 0; i < WS_IPC_CLIENTS; i++)
 		if (cs->c[i].fd >= 0)
 			client_close(cs, &cs->c[i]);
 }

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Single sends from the ctl thread (handshakes, cookie replies, keepalives,
- * control frames, disconnects). The batch paths are tx.c and rx.c.
+ * The single-packet path: one datagram (handshakes, cookie replies; also tx's
+ * one-by-one fallback after a refused GSO send) or one frame sealed on the
+ * current session (keepalives, control frames, staged packets, disconnects).
+ * The batch paths are tx.c and rx.c.
+ * Threads and locks: ctl thread (ws_device_send_one also on tx); callers of
+ * ws_send_one_frame hold dev->lock for reading; it takes peer->lock for the
+ * counter, endpoint and timers.
  */
 #include <errno.h>
 #include <string.h>
@@ -9,6 +14,12 @@
 #include "core/crypto.h"
 #include "core/frame.h"
 #include "daemon/device.h"
+#include "daemon/inbox.h"
+#include "daemon/peer.h"
+#include "daemon/peer_timers.h"
+#include "daemon/send_one.h"
+#include "daemon/slots.h"
+#include "os/clock.h"
 
 /* The socket and kernel name for a destination (v4 goes v4-mapped on a dual-stack socket). */
 static int pick(const struct ws_device *dev, const struct sockaddr_storage *to,
@@ -62,7 +73,7 @@ int ws_device_send_one(struct ws_device *dev, const void *buf, size_t len,
  * session and send it to the peer's endpoint. dev->lock held for reading or
  * writing by the caller (the session must not be wiped meanwhile).
  */
-int ws_send_frame(struct ws_device *dev, struct ws_peer *peer, uint8_t type, const uint8_t *frame,
+int ws_send_one_frame(struct ws_device *dev, struct ws_peer *peer, uint8_t type, const uint8_t *frame,
 		  size_t len)
 {
 	uint8_t pkt[WS_SIZE_DATA_HEADER + WS_INBOX_DATA + WS_AEAD_TAG_LEN];
