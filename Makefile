@@ -100,7 +100,7 @@ $(B)/asan/cmdws.a: $(patsubst %.c,$(B)/asan/obj/%.o,$(CMDWS_SRC))
 # The test harness's headers are named alone ("test.h", "pipe_harness.h"), from tests/fuzz too.
 $(B)/fuzzobj/obj/tests/fuzz/%.o: CPPFLAGS += -Itests
 # The pipeline harness (two devices in one process): unit tests and the pipeline fuzzers.
-PIPE_USERS := tests/pipe_harness tests/test_pipeline tests/fuzz/fuzz_tx_pipeline tests/fuzz/fuzz_rx_pipeline
+PIPE_USERS := tests/pipe_harness tests/test_pipeline tests/test_drops tests/fuzz/fuzz_tx_pipeline tests/fuzz/fuzz_rx_pipeline
 $(foreach d,$(B) $(B)/asan $(B)/fuzzobj,$(patsubst %,$(d)/obj/%.o,$(PIPE_USERS))): tests/pipe_harness.h
 $(B)/fuzz/fuzz_tx_pipeline $(B)/fuzz/fuzz_rx_pipeline: $(B)/fuzzobj/obj/tests/pipe_harness.o
 

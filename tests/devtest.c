@@ -36,7 +36,7 @@ void wt_dev_up(struct ws_device *dev, struct sockaddr_storage *addr)
 	CU_ASSERT_EQUAL_FATAL(ws_device_init_tables(dev, priv), 0);
 	dev->udp.fd[WS_UDP_SOCK6] = -1;
 	dev->udp.fd[WS_UDP_SOCK4] = udp_socket(addr);
-	dev->tun_fd = dev->send_fd4 = dev->send_fd6 = -1;
+	dev->tun_fd = -1;
 	dev->mtu = 1400;
 	dev->max_packet_size = 1445;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/frame.h"
+#include "core/messages.h"
 #include "test.h"
 #include "vectors.h"
 
@@ -920,6 +921,33 @@ static void test_mutation(void)
 	CU_ASSERT_TRUE(accepted > 0);
 }
 
+/* In-place framing writes the same bytes as the frame writer (one event, no trailer). */
+static void test_write_head_in_place(void)
+{
+	static const size_t lens[] = { 0, 1, 125, 126, 127, 1400, 16382, 16383, 65535 };
+	static uint8_t place[70000], ref[70000], payload[65535];
+	struct ws_frame_info info;
+	struct ws_frame_writer w;
+
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 7);
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		size_t len = lens[k], hl = ws_frame_head_len(len);
+		uint8_t *frame;
+
+		memcpy(place + 64, payload, len);
+		frame = ws_frame_write_head(place + 64, WS_CHANNEL_DATA, WS_EVENT_IP_PACKET, len);
+		CU_ASSERT_PTR_EQUAL(frame, place + 64 - hl);
+		ws_frame_writer_init(&w, ref, sizeof(ref), WS_CHANNEL_DATA);
+		CU_ASSERT_FATAL(ws_frame_writer_add(&w, WS_EVENT_IP_PACKET, payload, len));
+		CU_ASSERT_FATAL(ws_frame_writer_finish(&w, 0, 0, 0, 0));
+		CU_ASSERT_EQUAL(ws_frame_writer_len(&w), hl + len);
+		CU_ASSERT_EQUAL(memcmp(ref, frame, hl + len), 0);
+		CU_ASSERT_EQUAL(ws_frame_parse(frame, hl + len, &info), 0);
+		CU_ASSERT_EQUAL(info.n_events, 1);
+	}
+}
+
 WS_SUITE(frame)
 {
 	WS_ADD(suite, test_valid_vectors);
@@ -937,4 +965,5 @@ WS_SUITE(frame)
 	WS_ADD(suite, test_random_roundtrip);
 	WS_ADD(suite, test_truncation);
 	WS_ADD(suite, test_mutation);
+	WS_ADD(suite, test_write_head_in_place);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/if_addr.h>
 
 #include "os/netlink.h"
 #include "netns_private.h"
@@ -309,15 +310,15 @@ static void test_addr(void)
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
 		struct ws_nl_prefix p = pfx(addrs[i]);
 
-		CU_ASSERT(ws_nl_addr_add(ia, &p) == 0);
-		CU_ASSERT(ws_nl_addr_add(ia, &p) == -EEXIST);
+		CU_ASSERT(ws_nl_addr_add(ia, &p, 0) == 0);
+		CU_ASSERT(ws_nl_addr_add(ia, &p, 0) == -EEXIST);
 		CU_ASSERT(has_addr(ia, addrs[i]));
 	}
 	CU_ASSERT_EQUAL(ws_nl_addr_list(ia, AF_INET, NULL, 0), 2);
 	bad.plen = 33;
-	CU_ASSERT(ws_nl_addr_add(ia, &bad) == -EINVAL);
+	CU_ASSERT(ws_nl_addr_add(ia, &bad, 0) == -EINVAL);
 	bad.family = AF_UNIX;
-	CU_ASSERT(ws_nl_addr_add(ia, &bad) == -EINVAL);
+	CU_ASSERT(ws_nl_addr_add(ia, &bad, 0) == -EINVAL);
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
 		struct ws_nl_prefix p = pfx(addrs[i]);
 
@@ -327,6 +328,43 @@ static void test_addr(void)
 	}
 	CU_ASSERT_EQUAL(ws_nl_addr_list(ia, AF_INET, NULL, 0), 0);
 	CU_ASSERT(ws_nl_link_del("wsnl1a") == 0);
+	ws_test_netns_assert_clean();
+}
+
+/* Flags of the one address of ifindex, or ~0u. */
+static uint32_t addr_flags(int ifindex, int family)
+{
+	struct ws_nl_addr as[SNAP_MAX];
+	int n = ws_nl_addr_list(ifindex, family, as, SNAP_MAX);
+
+	for (int i = 0; i < n && i < SNAP_MAX; i++)
+		if (as[i].ifindex == ifindex && as[i].prefix.plen == 64)
+			return as[i].flags;
+	return ~0u;
+}
+
+/* IFA_F_NODAD reaches the kernel: the IPv6 address is usable at once, not
+ * tentative while the link comes up; without it, it is tentative. */
+static void test_addr_flags(void)
+{
+	struct ws_nl_prefix a = pfx("fd18::1/64"), b = pfx("fd18:0:0:2::1/64");
+	uint32_t f;
+	int ia, ib;
+
+	WS_NETNS_REQUIRE();
+	CU_ASSERT_FATAL(ws_nl_veth_add("wsnl4a", "wsnl4b") == 0);
+	ia = ws_nl_link_index("wsnl4a");
+	ib = ws_nl_link_index("wsnl4b");
+	CU_ASSERT_FATAL(ia > 0 && ib > 0);
+	CU_ASSERT(ws_nl_link_set_up(ib, true) == 0);
+	CU_ASSERT(ws_nl_link_set_up(ia, true) == 0);
+	CU_ASSERT(ws_nl_addr_add(ia, &a, IFA_F_NODAD) == 0);
+	CU_ASSERT(ws_nl_addr_add(ib, &b, 0) == 0);
+	f = addr_flags(ia, AF_INET6);
+	CU_ASSERT(f != ~0u && (f & IFA_F_NODAD) && !(f & IFA_F_TENTATIVE));
+	f = addr_flags(ib, AF_INET6);
+	CU_ASSERT(f != ~0u && !(f & IFA_F_NODAD) && (f & IFA_F_TENTATIVE));
+	CU_ASSERT(ws_nl_link_del("wsnl4a") == 0);
 	ws_test_netns_assert_clean();
 }
 
@@ -447,8 +485,8 @@ static void test_route_mtu(void)
 
 	WS_NETNS_REQUIRE();
 	ia = veth_up("wsnl3a", "wsnl3b", 1400);
-	CU_ASSERT(ws_nl_addr_add(ia, &a4) == 0);
-	CU_ASSERT(ws_nl_addr_add(ia, &a6) == 0);
+	CU_ASSERT(ws_nl_addr_add(ia, &a4, 0) == 0);
+	CU_ASSERT(ws_nl_addr_add(ia, &a6, 0) == 0);
 	CU_ASSERT_EQUAL(mtu_to("198.18.0.2", 0, &err), 1400);
 	CU_ASSERT_EQUAL(err, 0);
 	CU_ASSERT_EQUAL(mtu_to("fd18::2", 0, &err), 1400);
@@ -517,6 +555,7 @@ WS_SUITE(netlink)
 	WS_ADD(suite, test_netns_private);
 	WS_ADD(suite, test_link);
 	WS_ADD(suite, test_addr);
+	WS_ADD(suite, test_addr_flags);
 	WS_ADD(suite, test_route);
 	WS_ADD(suite, test_rules);
 	WS_ADD(suite, test_route_mtu);

@@ -186,8 +186,8 @@ static int tun_setup(const char *name, int flags)
 	idx = ws_nl_link_index(name);
 	CU_ASSERT_FATAL(idx > 0);
 	CU_ASSERT(ws_nl_link_set_up(idx, true) == 0);
-	CU_ASSERT(ws_nl_addr_add(idx, &a4) == 0);
-	CU_ASSERT(ws_nl_addr_add(idx, &a6) == 0);
+	CU_ASSERT(ws_nl_addr_add(idx, &a4, 0) == 0);
+	CU_ASSERT(ws_nl_addr_add(idx, &a6, 0) == 0);
 	wait_not_tentative(idx);
 	return fd;
 }
@@ -351,7 +351,7 @@ static void test_tun_queues(void)
 		memcpy(a4.addr, us4, 4);
 		CU_ASSERT_FATAL(idx > 0);
 		CU_ASSERT(ws_nl_link_set_up(idx, true) == 0);
-		CU_ASSERT(ws_nl_addr_add(idx, &a4) == 0);
+		CU_ASSERT(ws_nl_addr_add(idx, &a4, 0) == 0);
 	}
 	len = echo4(pkt, 0);
 	CU_ASSERT(ws_tun_write(fds[3], pkt, len) == (ssize_t)len);

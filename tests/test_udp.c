@@ -343,11 +343,77 @@ static void test_udp_gso_gro(void)
 	ws_udp_close(&uc);
 }
 
+/* ---- ws_udp_dest: which socket, which name (no sockets needed) ---- */
+
+static struct sockaddr_storage dest(const char *ip, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+	} else {
+		CU_ASSERT_FATAL(inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1);
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+	}
+	return ss;
+}
+
+/* ws_udp_dest(u, ip) picks socket want (or fails with it) and names
+ * want_name (a v4 or v6 literal) on port 51820. */
+static void check_dest(const struct ws_udp *u, const char *ip, int want, const char *want_name)
+{
+	struct sockaddr_storage to = dest(ip, 51820), exp;
+	struct sockaddr_in6 name;
+	socklen_t len = 0;
+	int s = ws_udp_dest(u, &to, &name, &len);
+
+	CU_ASSERT_EQUAL(s, want);
+	if (s < 0 || !want_name)
+		return;
+	exp = dest(want_name, 51820);
+	CU_ASSERT_EQUAL(((struct sockaddr *)&name)->sa_family, exp.ss_family);
+	CU_ASSERT_EQUAL(len, exp.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						      : sizeof(struct sockaddr_in6));
+	CU_ASSERT_EQUAL(memcmp(&name, &exp, len), 0);
+}
+
+static void test_udp_dest(void)
+{
+	struct ws_udp dual = { .fd = { [WS_UDP_SOCK6] = 10, [WS_UDP_SOCK4] = -1 }, .dual = true };
+	struct ws_udp split = { .fd = { [WS_UDP_SOCK6] = 10, [WS_UDP_SOCK4] = 11 } };
+	struct ws_udp v4only = { .fd = { [WS_UDP_SOCK6] = -1, [WS_UDP_SOCK4] = 11 } };
+	struct ws_udp v6only = { .fd = { [WS_UDP_SOCK6] = 10, [WS_UDP_SOCK4] = -1 } };
+	struct sockaddr_storage unix_to = { .ss_family = AF_UNIX };
+	struct sockaddr_in6 name;
+	socklen_t len;
+
+	/* dual-stack: everything on the v6 socket, IPv4 v4-mapped */
+	check_dest(&dual, "198.18.0.2", WS_UDP_SOCK6, "::ffff:198.18.0.2");
+	check_dest(&dual, "fd18::2", WS_UDP_SOCK6, "fd18::2");
+	check_dest(&dual, "::ffff:198.18.0.2", WS_UDP_SOCK6, "::ffff:198.18.0.2");
+	/* split sockets: a v4-mapped destination goes as IPv4 on the v4 socket */
+	check_dest(&split, "198.18.0.2", WS_UDP_SOCK4, "198.18.0.2");
+	check_dest(&split, "fd18::2", WS_UDP_SOCK6, "fd18::2");
+	check_dest(&split, "::ffff:198.18.0.2", WS_UDP_SOCK4, "198.18.0.2");
+	/* one family only */
+	check_dest(&v4only, "::ffff:198.18.0.2", WS_UDP_SOCK4, "198.18.0.2");
+	check_dest(&v4only, "fd18::2", -EAFNOSUPPORT, NULL);
+	check_dest(&v6only, "198.18.0.2", -EAFNOSUPPORT, NULL);
+	check_dest(&v6only, "::ffff:198.18.0.2", -EAFNOSUPPORT, NULL);
+	CU_ASSERT_EQUAL(ws_udp_dest(&dual, &unix_to, &name, &len), -EAFNOSUPPORT);
+}
+
 WS_SUITE(udp)
 {
 	WS_ADD(suite, test_udp_open);
 	WS_ADD(suite, test_udp_batch);
 	WS_ADD(suite, test_udp_split);
 	WS_ADD(suite, test_udp_errors);
+	WS_ADD(suite, test_udp_dest);
 	WS_ADD(suite, test_udp_gso_gro);
 }

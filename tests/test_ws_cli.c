@@ -50,6 +50,18 @@ static const char reply_get[] =
 	"rx_unknown_index=13\n"
 	"rx_bad_packet=14\n"
 	"tx_loop_dropped=15\n"
+	"drop_rx_replay=21\n"
+	"drop_rx_decrypt=22\n"
+	"drop_rx_bad_frame=23\n"
+	"drop_rx_unknown_channel=24\n"
+	"drop_rx_unknown_event=25\n"
+	"drop_rx_source=26\n"
+	"drop_rx_reassembly=27\n"
+	"drop_rx_tun_refused=28\n"
+	"drop_tx_bad_packet=29\n"
+	"drop_tx_too_big=30\n"
+	"drop_tx_staging_full=31\n"
+	"drop_tx_send_failed=32\n"
 	"public_key=" PEER1 "\n"
 	"endpoint=198.18.0.2:51820\n"
 	"endpoint_config=gw.example.net:51820\n"
@@ -653,7 +665,20 @@ static void test_render_text(void)
 				   "  max packet size: 1465\n  workers: 2\n  handshake queue: 4\n"
 				   "  cookie replies sent: 3\n  handshakes rate limited: 1\n"
 				   "  inbox dropped: 7\n  tx no route: 11\n  tx no session: 12\n"
-				   "  rx unknown index: 13\n  rx bad packet: 14\n  tx routing loop dropped: 15\n\npeer:"));
+				   "  rx unknown index: 13\n  rx bad packet: 14\n  tx routing loop dropped: 15\n"
+				   "  dropped: rx replayed: 21\n"
+				   "  dropped: rx decryption failed: 22\n"
+				   "  dropped: rx bad frame: 23\n"
+				   "  dropped: rx unknown channel: 24\n"
+				   "  dropped: rx unknown event: 25\n"
+				   "  dropped: rx source not allowed: 26\n"
+				   "  dropped: rx reassembly refused: 27\n"
+				   "  dropped: rx tun write refused: 28\n"
+				   "  dropped: tx bad packet: 29\n"
+				   "  dropped: tx too big: 30\n"
+				   "  dropped: tx staging full: 31\n"
+				   "  dropped: tx send failed: 32\n"
+				   "\npeer:"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, text_show_stats_peer1));
 	free(out);
 	out = render(reply_get, false, false, true);
@@ -669,7 +694,10 @@ static const char *const iface_keys[] = {
 };
 static const char *const stats_keys[] = {
 	"handshake_queue", "cookie_replies_sent", "handshakes_rate_limited", "inbox_dropped",
-	"tx_no_route", "tx_no_session", "rx_unknown_index", "rx_bad_packet", "tx_loop_dropped", NULL,
+	"tx_no_route", "tx_no_session", "rx_unknown_index", "rx_bad_packet", "tx_loop_dropped",
+	"drop_rx_replay", "drop_rx_decrypt", "drop_rx_bad_frame", "drop_rx_unknown_channel",
+	"drop_rx_unknown_event", "drop_rx_source", "drop_rx_reassembly", "drop_rx_tun_refused",
+	"drop_tx_bad_packet", "drop_tx_too_big", "drop_tx_staging_full", "drop_tx_send_failed", NULL,
 };
 static const char *const peer_keys[] = {
 	"public_key", "endpoint", "endpoint_config", "allowed_ips", "latest_handshake",
@@ -745,6 +773,8 @@ static void test_render_json(void)
 		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(ifc, "interface")), "ws0");
 		CU_ASSERT(jint(ifc, "listen_port") == 51820 && jint(ifc, "mtu") == 1420);
 		CU_ASSERT(jint(json_object_get(ifc, "stats"), "cookie_replies_sent") == 3);
+		CU_ASSERT(jint(json_object_get(ifc, "stats"), "drop_rx_replay") == 21);
+		CU_ASSERT(jint(json_object_get(ifc, "stats"), "drop_tx_send_failed") == 32);
 		check_json_peers(json_object_get(ifc, "peers"));
 		CU_ASSERT_PTR_NULL(strstr(out, PRIV));
 		CU_ASSERT(out[strlen(out) - 1] == '\n');

@@ -32,6 +32,18 @@ static const struct u64_field iface_fields[] = {
 	IFACE_FIELD("rx_unknown_index", rx_unknown_index),
 	IFACE_FIELD("rx_bad_packet", rx_bad_packet),
 	IFACE_FIELD("tx_loop_dropped", tx_loop_dropped),
+	IFACE_FIELD("drop_rx_replay", drop_rx_replay),
+	IFACE_FIELD("drop_rx_decrypt", drop_rx_decrypt),
+	IFACE_FIELD("drop_rx_bad_frame", drop_rx_bad_frame),
+	IFACE_FIELD("drop_rx_unknown_channel", drop_rx_unknown_channel),
+	IFACE_FIELD("drop_rx_unknown_event", drop_rx_unknown_event),
+	IFACE_FIELD("drop_rx_source", drop_rx_source),
+	IFACE_FIELD("drop_rx_reassembly", drop_rx_reassembly),
+	IFACE_FIELD("drop_rx_tun_refused", drop_rx_tun_refused),
+	IFACE_FIELD("drop_tx_bad_packet", drop_tx_bad_packet),
+	IFACE_FIELD("drop_tx_too_big", drop_tx_too_big),
+	IFACE_FIELD("drop_tx_staging_full", drop_tx_staging_full),
+	IFACE_FIELD("drop_tx_send_failed", drop_tx_send_failed),
 	{ NULL, 0 },
 };
 

@@ -146,6 +146,18 @@ static void render_iface_stats(struct ws_print *p, const struct ws_model_iface *
 	ws_print_u64(p, sm, "rx_bad_packet", "  rx bad packet: %" PRIu64 "\n", m->rx_bad_packet);
 	ws_print_u64(p, sm, "tx_loop_dropped", "  tx routing loop dropped: %" PRIu64 "\n",
 		     m->tx_loop_dropped);
+	ws_print_u64(p, sm, "drop_rx_replay", "  dropped: rx replayed: %" PRIu64 "\n", m->drop_rx_replay);
+	ws_print_u64(p, sm, "drop_rx_decrypt", "  dropped: rx decryption failed: %" PRIu64 "\n", m->drop_rx_decrypt);
+	ws_print_u64(p, sm, "drop_rx_bad_frame", "  dropped: rx bad frame: %" PRIu64 "\n", m->drop_rx_bad_frame);
+	ws_print_u64(p, sm, "drop_rx_unknown_channel", "  dropped: rx unknown channel: %" PRIu64 "\n", m->drop_rx_unknown_channel);
+	ws_print_u64(p, sm, "drop_rx_unknown_event", "  dropped: rx unknown event: %" PRIu64 "\n", m->drop_rx_unknown_event);
+	ws_print_u64(p, sm, "drop_rx_source", "  dropped: rx source not allowed: %" PRIu64 "\n", m->drop_rx_source);
+	ws_print_u64(p, sm, "drop_rx_reassembly", "  dropped: rx reassembly refused: %" PRIu64 "\n", m->drop_rx_reassembly);
+	ws_print_u64(p, sm, "drop_rx_tun_refused", "  dropped: rx tun write refused: %" PRIu64 "\n", m->drop_rx_tun_refused);
+	ws_print_u64(p, sm, "drop_tx_bad_packet", "  dropped: tx bad packet: %" PRIu64 "\n", m->drop_tx_bad_packet);
+	ws_print_u64(p, sm, "drop_tx_too_big", "  dropped: tx too big: %" PRIu64 "\n", m->drop_tx_too_big);
+	ws_print_u64(p, sm, "drop_tx_staging_full", "  dropped: tx staging full: %" PRIu64 "\n", m->drop_tx_staging_full);
+	ws_print_u64(p, sm, "drop_tx_send_failed", "  dropped: tx send failed: %" PRIu64 "\n", m->drop_tx_send_failed);
 	ws_print_close_object(p);
 }
 

@@ -141,6 +141,9 @@ struct ws_model_iface {
 	uint64_t handshake_queue, cookie_replies_sent, handshakes_rate_limited;
 	uint64_t inbox_dropped, tx_no_route, tx_no_session, rx_unknown_index, rx_bad_packet;
 	uint64_t tx_loop_dropped;
+	uint64_t drop_rx_replay, drop_rx_decrypt, drop_rx_bad_frame, drop_rx_unknown_channel;
+	uint64_t drop_rx_unknown_event, drop_rx_source, drop_rx_reassembly, drop_rx_tun_refused;
+	uint64_t drop_tx_bad_packet, drop_tx_too_big, drop_tx_staging_full, drop_tx_send_failed;
 	struct ws_model_peer *peers;
 	size_t n_peers, cap_peers;
 };

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The interface itself: addresses, MTU, up; and a link's kind. Addresses go
- * through our own small RTM_NEWADDR here because ws_nl_addr_add() cannot
- * pass IFA_F_NODAD, which an IPv6 address needs to be usable at once. None
- * of this is journaled: it all disappears with the TUN device.
+ * The interface itself: addresses, MTU, up; and a link's kind. None of this
+ * is journaled: it all disappears with the TUN device.
  */
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -12,70 +10,19 @@
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "wsup.h"
 
 enum { NL_BUF = 8192 };
 
-/* One request (with NLM_F_ACK) on a fresh socket, until its ack; cb (may be
- * NULL) sees the replies. 0 or -errno (-EAGAIN after WS_NL_TIMEOUT_MS). */
-int wsup_nl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	struct timeval tv = { .tv_sec = WS_NL_TIMEOUT_MS / 1000 };
-	char buf[NL_BUF];
-	unsigned portid;
-	ssize_t n;
-	int rc = 0;
-
-	if (!nl)
-		return -errno;
-	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	do {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		rc = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, data);
-	} while (rc > 0);
-	if (rc < 0)
-		rc = -errno;
-out:
-	mnl_socket_close(nl);
-	return rc;
-}
-
+/* An IPv6 address is added with IFA_F_NODAD, so it is usable at once. */
 static int addr_add(int ifindex, const struct ws_conf_prefix *p)
 {
-	char buf[NL_BUF];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifaddrmsg *ifa;
-	size_t alen = p->family == AF_INET6 ? 16 : 4;
-	uint32_t flags = p->family == AF_INET6 ? IFA_F_NODAD : 0;
+	struct ws_nl_prefix np = { .family = p->family, .plen = p->cidr };
 
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-	nlh->nlmsg_seq = (uint32_t)time(NULL);
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = (uint8_t)p->family;
-	ifa->ifa_prefixlen = p->cidr;
-	ifa->ifa_flags = (uint8_t)flags;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = (uint32_t)ifindex;
-	/* As ip(8): local and address the same, so a TUN gets a prefix route. */
-	mnl_attr_put(nlh, IFA_LOCAL, alen, p->addr);
-	mnl_attr_put(nlh, IFA_ADDRESS, alen, p->addr);
-	mnl_attr_put_u32(nlh, IFA_FLAGS, flags);
-	return wsup_nl_talk(nlh, NULL, NULL);
+	memcpy(np.addr, p->addr, p->family == AF_INET6 ? 16 : 4);
+	return ws_nl_addr_add(ifindex, &np, p->family == AF_INET6 ? IFA_F_NODAD : 0);
 }
 
 int wsup_link_setup(const struct wsup *w, int ifindex, unsigned mtu)
@@ -152,5 +99,5 @@ int wsup_link_kind(const char *ifname, char *kind, size_t cap)
 	nlh->nlmsg_seq = (uint32_t)time(NULL);
 	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
-	return wsup_nl_talk(nlh, link_cb, &q);
+	return ws_nl_run(nlh, link_cb, &q);
 }

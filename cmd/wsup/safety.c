@@ -199,7 +199,7 @@ static int route_oif(int family, const uint8_t *addr, uint32_t mark)
 	mnl_attr_put(nlh, RTA_DST, alen, addr);
 	if (mark)
 		mnl_attr_put_u32(nlh, RTA_MARK, mark);
-	rc = wsup_nl_talk(nlh, route_cb, &oif);
+	rc = ws_nl_run(nlh, route_cb, &oif);
 	if (rc == -ENETUNREACH || rc == -EHOSTUNREACH || rc == -ESRCH)
 		return 0;
 	return rc < 0 ? rc : oif;

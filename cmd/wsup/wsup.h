@@ -121,9 +121,6 @@ void wsup_state_free(struct wsup_state *st);
 int wsup_undo(const char *ifname, const struct wsup_state *st);
 
 /* link.c */
-/* One netlink request (NLM_F_ACK) on a fresh socket; cb (may be NULL) sees
- * the replies. 0 or -errno. */
-int wsup_nl_talk(struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *, void *), void *data);
 int wsup_link_setup(const struct wsup *w, int ifindex, unsigned mtu);
 /* IFLA_INFO_KIND of the link ("tun", "veth", ...), "" when it has none. */
 int wsup_link_kind(const char *ifname, char *kind, size_t cap);

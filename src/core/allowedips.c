@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "core/allowedips.h"
+#include "core/ip.h"
 
 struct ws_aip_node {
 	uint64_t key[2];
@@ -25,7 +26,7 @@ struct ws_aip_node {
 	uint8_t cidr;
 };
 
-enum { IPV4_BITS = 32, IPV6_BITS = 128, IPV4_HDR = 20, IPV6_HDR = 40 };
+enum { IPV4_BITS = 32, IPV6_BITS = 128 };
 
 static unsigned family_bits(int family)
 {
@@ -335,34 +336,17 @@ void *ws_allowedips_lookup(const struct ws_allowedips *t, int family, const uint
 }
 
 /* Address of the source (off4 12, off6 8) or destination (16, 24) of a
- * well-formed IPv4/IPv6 header, or NULL. */
+ * well-formed IPv4/IPv6 header (its stated length within len), or NULL. */
 static const uint8_t *packet_addr(const uint8_t *p, size_t len, bool dst, int *family)
 {
-	size_t ihl, total;
-
-	if (!p || len < 1)
+	if (!p || !ws_ip_packet_len(p, len))
 		return NULL;
-	switch (p[0] >> 4) {
-	case 4:
-		if (len < IPV4_HDR)
-			return NULL;
-		ihl = (size_t)(p[0] & 0x0f) * 4;
-		total = (size_t)p[2] << 8 | p[3];
-		if (ihl < IPV4_HDR || ihl > len || total < ihl || total > len)
-			return NULL;
+	if (ws_ip_version(p, len) == 4) {
 		*family = AF_INET;
 		return p + (dst ? 16 : 12);
-	case 6:
-		if (len < IPV6_HDR)
-			return NULL;
-		total = IPV6_HDR + ((size_t)p[4] << 8 | p[5]);
-		if (total > len)
-			return NULL;
-		*family = AF_INET6;
-		return p + (dst ? 24 : 8);
-	default:
-		return NULL;
 	}
+	*family = AF_INET6;
+	return p + (dst ? 24 : 8);
 }
 
 void *ws_allowedips_lookup_packet_src(const struct ws_allowedips *t, const uint8_t *ip_packet,

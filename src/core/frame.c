@@ -263,6 +263,20 @@ size_t ws_frame_write_event_header(uint8_t *dst, uint8_t type, size_t payload_le
 	return n;
 }
 
+size_t ws_frame_head_len(size_t payload_len)
+{
+	return WS_FRAME_CHANNEL_LEN + ws_frame_event_header_len(payload_len);
+}
+
+uint8_t *ws_frame_write_head(uint8_t *payload, uint8_t channel, uint8_t type, size_t payload_len)
+{
+	uint8_t *frame = payload - ws_frame_head_len(payload_len);
+
+	frame[0] = channel;
+	ws_frame_write_event_header(frame + WS_FRAME_CHANNEL_LEN, type, payload_len);
+	return frame;
+}
+
 void ws_frame_writer_init(struct ws_frame_writer *w, uint8_t *buf, size_t cap,
 			  uint8_t channel)
 {

@@ -117,6 +117,18 @@ size_t ws_frame_trailer_size(uint32_t seq, uint32_t ack_seq, uint64_t ack_bitmap
  */
 size_t ws_frame_write_event_header(uint8_t *dst, uint8_t type, size_t payload_len);
 
+/* Bytes of a one-event frame's head: the channel byte and the event header. */
+size_t ws_frame_head_len(size_t payload_len);
+
+/*
+ * Frame a payload in place (zero copy): write the channel byte and the event
+ * header into the ws_frame_head_len(payload_len) bytes in front of payload,
+ * which the caller owns. Returns the frame's start; the frame so far is
+ * ws_frame_head_len(payload_len) + payload_len bytes (more events may be
+ * appended with ws_frame_write_event_header; no trailer).
+ */
+uint8_t *ws_frame_write_head(uint8_t *payload, uint8_t channel, uint8_t type, size_t payload_len);
+
 /*
  * Builds one frame in buf[0, cap): the channel byte, then events (coalescing),
  * then the trailer. The fields are not part of the API (do not set them);

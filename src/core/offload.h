@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/ip.h"
+
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5 /* Linux 6.2 uapi; older headers lack it */
 #endif
@@ -45,18 +47,6 @@ enum ws_offload_limits {
 	WS_GRO_SLOT = WS_GRO_HEADROOM + 65536, /* scratch per coalesced item */
 	WS_GRO_UDP_MAX_SEGS = 64,      /* datagrams per UDP item (the kernel's
 					  UDP_MAX_SEGMENTS: 64 before 6.9, 128 since) */
-};
-
-/* Header sizes and fields the offloads touch. */
-enum ws_offload_proto {
-	WS_IP4_HDR_MIN = 20,
-	WS_IP6_HDR_LEN = 40,
-	WS_TCP_HDR_MIN = 20,
-	WS_UDP_HDR_LEN = 8,
-	WS_TCP_CSUM_OFF = 16,
-	WS_UDP_CSUM_OFF = 6,
-	WS_PROTO_TCP = 6,
-	WS_PROTO_UDP = 17,
 };
 
 enum ws_tcp_flags {
@@ -80,30 +70,6 @@ struct ws_vnet_hdr {
 	uint16_t csum_offset; /* checksum field offset from csum_start (16 TCP, 6 UDP) */
 };
 _Static_assert(sizeof(struct ws_vnet_hdr) == WS_VNET_HDR_LEN, "virtio_net_hdr layout");
-
-static inline uint16_t ws_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline uint32_t ws_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static inline void ws_put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void ws_put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* ---- vnet header ------------------------------------------------------------ */
 

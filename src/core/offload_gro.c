@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/ip.h"
 #include "core/offload.h"
 
 enum gro_kind {
@@ -53,29 +54,17 @@ static int proto_ok(uint8_t proto, int udp)
  * fragment. */
 static void view_flow(const uint8_t *pkt, size_t len, int udp, struct gro_view *v)
 {
-	size_t alen, saddr;
+	unsigned ver = ws_ip_version(pkt, len);
+	size_t alen = ver == 4 ? 4 : 16;
 	uint8_t proto;
 
 	memset(&v->flow, 0, sizeof(v->flow));
-	if (pkt[0] >> 4 == 4) {
-		v->iph = (size_t)(pkt[0] & 0x0f) * 4;
-		if (len < WS_IP4_HDR_MIN || v->iph < WS_IP4_HDR_MIN || !proto_ok(pkt[9], udp) ||
-		    (ws_be16(pkt + 6) & 0x3fff))
-			return;
-		alen = 4, saddr = 12, proto = pkt[9];
-	} else if (pkt[0] >> 4 == 6) {
-		v->iph = WS_IP6_HDR_LEN;
-		if (len < WS_IP6_HDR_LEN || !proto_ok(pkt[6], udp))
-			return;
-		alen = 16, saddr = 8, proto = pkt[6];
-	} else {
+	if (ws_ip_l4(pkt, len, &proto, &v->iph) || !proto_ok(proto, udp) ||
+	    (ver == 4 && ws_ip4_is_fragment(pkt, 0)) || v->iph + 4 > len)
 		return;
-	}
-	if (v->iph + 4 > len)
-		return;
-	memcpy(v->flow.addr, pkt + saddr, 2 * alen);
+	memcpy(v->flow.addr, pkt + (ver == 4 ? 12 : 8), 2 * alen);
 	memcpy(v->flow.ports, pkt + v->iph, 4);
-	v->flow.family = pkt[0] >> 4;
+	v->flow.family = (uint8_t)ver;
 	v->flow.proto = proto;
 	v->has_flow = 1;
 }
@@ -114,10 +103,8 @@ static void view_candidate(const uint8_t *pkt, size_t len, struct gro_view *v)
 		view_udp(pkt, len, v);
 		return;
 	}
-	if (v->iph + WS_TCP_HDR_MIN > len)
-		return;
-	v->thl = (size_t)(pkt[v->iph + 12] >> 4) * 4;
-	if (v->thl < WS_TCP_HDR_MIN || v->iph + v->thl >= len)
+	v->thl = ws_tcp_header_len(pkt, len, v->iph);
+	if (!v->thl || v->iph + v->thl >= len)
 		return;
 	v->flags = pkt[v->iph + 13];
 	if (!(v->flags & WS_TCP_ACK) ||

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/ip.h"
 #include "core/offload.h"
 
 void ws_vnet_hdr_decode(const uint8_t *in, struct ws_vnet_hdr *h)
@@ -71,31 +72,14 @@ struct gso_layout {
 
 static int parse_ip(const uint8_t *pkt, size_t len, struct gso_layout *l)
 {
-	if (len < WS_IP4_HDR_MIN)
+	if (ws_ip_l4(pkt, len, &l->proto, &l->iph) || ws_ip_packet_len(pkt, len) != len)
+		return -EINVAL; /* IPv6: an extension header is refused below (proto) */
+	l->v6 = ws_ip_version(pkt, len) == 6;
+	if (!l->v6 && ws_ip4_is_fragment(pkt, 0)) /* MF or a fragment offset */
 		return -EINVAL;
-	if (pkt[0] >> 4 == 4) {
-		l->iph = (size_t)(pkt[0] & 0x0f) * 4;
-		if (l->iph < WS_IP4_HDR_MIN || l->iph > len || ws_be16(pkt + 2) != len)
-			return -EINVAL;
-		if (ws_be16(pkt + 6) & 0x3fff) /* MF or a fragment offset */
-			return -EINVAL;
-		l->proto = pkt[9];
-		l->saddr = 12;
-		l->alen = 4;
-		l->v6 = 0;
-		return 0;
-	}
-	if (pkt[0] >> 4 == 6) {
-		if (len < WS_IP6_HDR_LEN || (size_t)ws_be16(pkt + 4) + WS_IP6_HDR_LEN != len)
-			return -EINVAL;
-		l->iph = WS_IP6_HDR_LEN;
-		l->proto = pkt[6]; /* an extension header is refused below */
-		l->saddr = 8;
-		l->alen = 16;
-		l->v6 = 1;
-		return 0;
-	}
-	return -EINVAL;
+	l->saddr = l->v6 ? 8 : 12;
+	l->alen = l->v6 ? 16 : 4;
+	return 0;
 }
 
 /* IP and transport headers of a TCPV4/TCPV6/UDP_L4 packet, checked against
@@ -110,18 +94,16 @@ static int parse_gso(const uint8_t *pkt, size_t len, const struct ws_vnet_hdr *h
 		return -EINVAL;
 	if (type == VIRTIO_NET_HDR_GSO_TCPV4 || type == VIRTIO_NET_HDR_GSO_TCPV6) {
 		if (l->v6 != (type == VIRTIO_NET_HDR_GSO_TCPV6) || l->proto != WS_PROTO_TCP ||
-		    l->iph + WS_TCP_HDR_MIN > len)
+		    !ws_tcp_header_len(pkt, len, l->iph))
 			return -EINVAL;
-		l->hdr = l->iph + (size_t)(pkt[l->iph + 12] >> 4) * 4;
-		if (l->hdr < l->iph + WS_TCP_HDR_MIN || l->hdr > len)
-			return -EINVAL;
+		l->hdr = l->iph + ws_tcp_header_len(pkt, len, l->iph);
 		csum_off = WS_TCP_CSUM_OFF;
 	} else if (type == VIRTIO_NET_HDR_GSO_UDP_L4) {
 		if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) || l->proto != WS_PROTO_UDP)
 			return -EINVAL;
-		l->hdr = l->iph + WS_UDP_HDR_LEN;
-		if (l->hdr > len)
+		if (!ws_l4_header_len(pkt, len, WS_PROTO_UDP, l->iph))
 			return -EINVAL;
+		l->hdr = l->iph + WS_UDP_HDR_LEN;
 		csum_off = WS_UDP_CSUM_OFF;
 	} else {
 		return -EINVAL;

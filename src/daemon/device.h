@@ -47,7 +47,15 @@ struct ws_device_stats {
 	_Atomic uint64_t cookie_replies_sent, handshakes_rate_limited, inbox_dropped;
 	_Atomic uint64_t tx_no_route, tx_no_session, rx_unknown_index, rx_bad_packet;
 	_Atomic uint64_t tx_loop_dropped;  /* own packets routed back into the TUN */
+	/* Named drops, one counter per exit of the pipelines (docs/control-socket.md) */
+	_Atomic uint64_t drop_rx_replay, drop_rx_decrypt, drop_rx_bad_frame, drop_rx_unknown_channel;
+	_Atomic uint64_t drop_rx_unknown_event, drop_rx_source, drop_rx_reassembly, drop_rx_tun_refused;
+	_Atomic uint64_t drop_tx_bad_packet, drop_tx_too_big, drop_tx_staging_full, drop_tx_send_failed;
 };
+
+/* Count one drop (or n) of a named kind: relaxed, no lock. */
+#define WS_DROP(dev, name) atomic_fetch_add_explicit(&(dev)->stats.name, 1, memory_order_relaxed)
+#define WS_DROP_N(dev, name, n) atomic_fetch_add_explicit(&(dev)->stats.name, (n), memory_order_relaxed)
 
 struct ws_device {
 	char ifname[16];
@@ -55,7 +63,6 @@ struct ws_device {
 	bool vnet;                     /* TUN with virtio-net headers: TSO reads, GRO writes */
 	bool uso;                      /* ... and UDP segmentation: UDP is coalesced too */
 	struct ws_udp udp;
-	int send_fd4, send_fd6;        /* for ctl's single sends */
 	uint16_t listen_port;
 	uint32_t fwmark;
 	uint16_t mtu, max_packet_size;

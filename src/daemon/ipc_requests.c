@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,28 @@ static void get_peer(struct ws_device *dev, struct ws_peer *p, struct ws_ipc_buf
 	ws_allowedips_walk_peer(&dev->aips, p, put_allowed_ip, b);
 }
 
+#define DROP(name) { #name, offsetof(struct ws_device_stats, name) }
+/* The named drop counters, in the order `get` answers them. */
+static const struct {
+	const char *key;
+	size_t off;
+} drops[] = {
+	DROP(drop_rx_replay), DROP(drop_rx_decrypt), DROP(drop_rx_bad_frame),
+	DROP(drop_rx_unknown_channel), DROP(drop_rx_unknown_event), DROP(drop_rx_source),
+	DROP(drop_rx_reassembly), DROP(drop_rx_tun_refused), DROP(drop_tx_bad_packet),
+	DROP(drop_tx_too_big), DROP(drop_tx_staging_full), DROP(drop_tx_send_failed),
+};
+#undef DROP
+
+static void put_drops(struct ws_device *dev, struct ws_ipc_buf *b)
+{
+	for (size_t i = 0; i < sizeof(drops) / sizeof(drops[0]); i++) {
+		_Atomic uint64_t *c = (_Atomic uint64_t *)((char *)&dev->stats + drops[i].off);
+
+		ws_ipc_put(b, drops[i].key, "%llu", (unsigned long long)atomic_load_explicit(c, memory_order_relaxed));
+	}
+}
+
 static void do_get(struct ws_device *dev, struct ws_ipc_buf *b)
 {
 	char key[WS_KEY_B64_LEN + 1];
@@ -111,6 +134,7 @@ static void do_get(struct ws_device *dev, struct ws_ipc_buf *b)
 	ws_ipc_put(b, "rx_unknown_index", "%llu",
 		   (unsigned long long)atomic_load(&dev->stats.rx_unknown_index));
 	ws_ipc_put(b, "rx_bad_packet", "%llu", (unsigned long long)atomic_load(&dev->stats.rx_bad_packet));
+	put_drops(dev, b);
 	for (struct ws_peer *p = dev->peers; p; p = p->list_next)
 		get_peer(dev, p, b, now);
 }

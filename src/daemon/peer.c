@@ -300,13 +300,12 @@ void ws_peer_flush_staged(struct ws_device *dev, struct ws_peer *peer)
 		pthread_mutex_unlock(&peer->lock);
 		if (!pkt)
 			return;
-		hl = ws_frame_event_header_len(len);
-		if (1 + hl + len <= sizeof(frame)) {
-			frame[0] = WS_CHANNEL_DATA;
-			ws_frame_write_event_header(frame + 1, WS_EVENT_IP_PACKET, len);
-			memcpy(frame + 1 + hl, pkt, len);
+		hl = ws_frame_head_len(len);
+		if (hl + len <= sizeof(frame)) {
+			memcpy(frame + hl, pkt, len);
+			ws_frame_write_head(frame + hl, WS_CHANNEL_DATA, WS_EVENT_IP_PACKET, len);
 			pthread_rwlock_rdlock(&dev->lock);
-			ws_send_one_frame(dev, peer, WS_MSG_DATA, frame, 1 + hl + len);
+			ws_send_one_frame(dev, peer, WS_MSG_DATA, frame, hl + len);
 			pthread_rwlock_unlock(&dev->lock);
 		}
 		free(pkt);

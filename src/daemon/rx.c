@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The receive pipeline (one thread):
- *   recvmmsg batch -> handshake messages to the ctl inbox
- *   -> transport header check -> receiver_index lookup -> cheap replay check
- *   -> decryption in place on the crypto workers (parallel, order kept)
- *   -> in order: authoritative replay update, endpoint and timers [peer->lock],
- *      frame decode, source address must be inside the peer's AllowedIPs
- *   -> TUN writes; channel-0 frames go to the ctl inbox.
+ * The receive pipeline (one thread). The functions in this file occur in
+ * the order in which the packets are processed:
+ *   1. recvmmsg batch (rx_process, ws_rx_thread)
+ *   2. cheap checks (rx_classify): handshake messages to the ctl inbox,
+ *      transport header, receiver_index lookup, cheap replay check
+ *   3. decryption in place on the crypto workers, parallel (rx_open)
+ *   4. in order (rx_deliver): authoritative replay update; endpoint and
+ *      timers [peer->lock] (rx_account); fragments reassembled
+ *   5. frame decode (rx_frame): channel-0 frames to the ctl inbox; IP
+ *      packets whose source is inside the peer's AllowedIPs are kept
+ *   6. TUN writes (rx_flush_tun; with offloads coalesced: rx_flush_gro).
+ * Each drop is counted under its own name (struct ws_device_stats).
  * dev->lock is held for reading for the whole batch. Nothing is allocated per
  * packet (fragment reassembly, which the VPN's own data never needs, aside).
  */
@@ -54,6 +59,13 @@ struct rx_batch {
 	uint64_t gc_next;              /* next sweep of the reassemblers */
 };
 
+/* The stages, defined below in packet order. */
+static void rx_account(struct rx_batch *b, struct ws_peer *peer, struct rx_item *it, uint64_t now);
+static void rx_frame(struct rx_batch *b, struct ws_peer *peer, struct ws_slot *slot,
+		     const uint8_t *frame, size_t len);
+static void rx_flush_tun(struct rx_batch *b);
+static void rx_flush_gro(struct rx_batch *b);
+
 static void rx_batch_free(struct rx_batch *b)
 {
 	for (unsigned i = 0; i < WS_BATCH; i++)
@@ -91,94 +103,6 @@ static struct rx_batch *rx_batch_new(struct ws_device *dev)
 	return b;
 }
 
-
-/* Offloads on: every GRO item goes to the TUN behind its virtio-net header. */
-static void rx_flush_gro(struct rx_batch *b)
-{
-	for (size_t i = 0; i < ws_gro_count(&b->gro); i++) {
-		uint8_t hdr[WS_VNET_HDR_LEN];
-		struct ws_vnet_hdr h;
-		const uint8_t *pkt;
-		size_t len;
-		struct iovec iov[2];
-
-		if (ws_gro_item(&b->gro, i, &h, &pkt, &len))
-			break;
-		ws_vnet_hdr_encode(&h, hdr);
-		iov[0] = (struct iovec){.iov_base = hdr, .iov_len = sizeof(hdr)};
-		iov[1] = (struct iovec){.iov_base = (void *)pkt, .iov_len = len};
-		if (writev(b->dev->tun_fd, iov, 2) < 0) {
-			/* the kernel refuses this one (or its queue is full): dropped */
-		}
-	}
-	ws_gro_reset(&b->gro);
-}
-
-static void rx_flush_tun(struct rx_batch *b)
-{
-	unsigned done = 0;
-
-	if (b->dev->vnet) {
-		rx_flush_gro(b);
-		return;
-	}
-
-	while (done < b->n_tun) {
-		unsigned dropped = 0;
-		int r = ws_tun_write_batch(b->dev->tun_fd, b->tun + done, (int)(b->n_tun - done), &dropped);
-
-		if (r <= 0)
-			break; /* the kernel refuses: nothing better to do than drop */
-		done += (unsigned)r;
-	}
-	b->n_tun = 0;
-}
-
-/* One decrypted frame from peer. Data events go to the TUN list. */
-static void rx_frame(struct rx_batch *b, struct ws_peer *peer, struct ws_slot *slot,
-		     const uint8_t *frame, size_t len)
-{
-	struct ws_device *dev = b->dev;
-	struct ws_frame_info info;
-	struct ws_frame_iter it;
-	struct ws_event ev;
-
-	if (ws_frame_parse(frame, len, &info) < 0) {
-		atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
-		return;
-	}
-	if (info.channel == WS_CHANNEL_CONTROL) {
-		if (!ws_inbox_push_control(&dev->inbox, peer, slot, frame, len, &info))
-			atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
-		return;
-	}
-	if (info.channel != WS_CHANNEL_DATA) {
-		atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
-		return;
-	}
-	ws_frame_iter_init(&it, &info);
-	while (ws_frame_iter_next(&it, &ev)) {
-		if (ev.type != WS_EVENT_IP_PACKET ||
-		    ws_allowedips_lookup_packet_src(&dev->aips, ev.payload, ev.len) != peer) {
-			atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
-			continue;
-		}
-		if (dev->vnet) {
-			if (ws_gro_add(&b->gro, ev.payload, ev.len) == -ENOSPC) {
-				rx_flush_gro(b);
-				ws_gro_add(&b->gro, ev.payload, ev.len);
-			}
-			continue;
-		}
-		if (b->n_tun == RX_TUN_MAX)
-			rx_flush_tun(b);
-		b->tun[b->n_tun].data = (uint8_t *)ev.payload;
-		b->tun[b->n_tun].len = (uint32_t)ev.len;
-		b->tun[b->n_tun].cap = (uint32_t)ev.len;
-		b->n_tun++;
-	}
-}
-
 /* Cheap checks before decryption; the item is kept when worth decrypting. */
 static void rx_classify(struct rx_batch *b, struct ws_udp_msg *m)
 {
@@ -208,8 +132,10 @@ static void rx_classify(struct rx_batch *b, struct ws_udp_msg *m)
 		atomic_fetch_add_explicit(&dev->stats.rx_unknown_index, 1, memory_order_relaxed);
 		return;
 	}
-	if (!ws_replay_check(&e->slot->s.replay, it->hdr.counter))
+	if (!ws_replay_check(&e->slot->s.replay, it->hdr.counter)) {
+		WS_DROP(dev, drop_rx_replay);
 		return;
+	}
 	it->msg = m;
 	it->slot = e->slot;
 	b->n_items++;
@@ -224,6 +150,52 @@ static void rx_open(void *ctx, unsigned first, unsigned count)
 
 		it->status = ws_session_open_decrypt(&it->slot->s, it->msg->buf, it->msg->len, &it->hdr,
 						     &it->plain, &it->plain_len);
+	}
+}
+
+static void rx_deliver(struct rx_batch *b, struct rx_item *it, uint64_t now)
+{
+	struct ws_peer *peer = it->slot->entry.peer;
+	const uint8_t *frame;
+	size_t frame_len;
+	int r;
+
+	if (it->status == -EBADMSG) {
+		WS_DROP(b->dev, drop_rx_decrypt);
+		return;
+	}
+	if (it->status == -EALREADY) {
+		WS_DROP(b->dev, drop_rx_replay);
+		return;
+	}
+	if (it->status) {
+		WS_DROP(b->dev, rx_bad_packet);
+		return;
+	}
+	if (ws_session_open_commit(&it->slot->s, it->hdr.counter)) {
+		WS_DROP(b->dev, drop_rx_replay); /* a duplicate within this batch */
+		return;
+	}
+	rx_account(b, peer, it, now);
+	switch (it->hdr.type) {
+	case WS_MSG_DATA:
+		rx_frame(b, peer, it->slot, it->plain, it->plain_len);
+		break;
+	case WS_MSG_DATA_FRAGMENT:
+		r = ws_reassembler_add(&it->slot->reasm, it->plain, it->plain_len, now, &frame, &frame_len);
+		if (r == 1) {
+			rx_frame(b, peer, it->slot, frame, frame_len);
+			rx_flush_tun(b); /* the frame lives until the next add */
+		} else if (r < 0) {
+			WS_DROP(b->dev, drop_rx_reassembly);
+		}
+		break;
+	case WS_MSG_DISCONNECT:
+		ws_inbox_push(&b->dev->inbox, WS_INBOX_DISCONNECT, peer, it->slot, NULL,
+			      &it->slot->entry.index, sizeof(uint32_t));
+		break;
+	default: /* keepalive: accounting is all */
+		break;
 	}
 }
 
@@ -247,33 +219,101 @@ static void rx_account(struct rx_batch *b, struct ws_peer *peer, struct rx_item 
 		ws_inbox_push_confirm(&b->dev->inbox, peer, it->slot);
 }
 
-static void rx_deliver(struct rx_batch *b, struct rx_item *it, uint64_t now)
+/* One decrypted frame from peer. Data events go to the TUN list. */
+static void rx_frame(struct rx_batch *b, struct ws_peer *peer, struct ws_slot *slot,
+		     const uint8_t *frame, size_t len)
 {
-	struct ws_peer *peer = it->slot->entry.peer;
-	const uint8_t *frame;
-	size_t frame_len;
+	struct ws_device *dev = b->dev;
+	struct ws_frame_info info;
+	struct ws_frame_iter it;
+	struct ws_event ev;
 
-	if (it->status || ws_session_open_commit(&it->slot->s, it->hdr.counter))
+	if (ws_frame_parse(frame, len, &info) < 0) {
+		WS_DROP(dev, drop_rx_bad_frame);
+		atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
 		return;
-	rx_account(b, peer, it, now);
-	switch (it->hdr.type) {
-	case WS_MSG_DATA:
-		rx_frame(b, peer, it->slot, it->plain, it->plain_len);
-		break;
-	case WS_MSG_DATA_FRAGMENT:
-		if (ws_reassembler_add(&it->slot->reasm, it->plain, it->plain_len, now, &frame,
-				       &frame_len) == 1) {
-			rx_frame(b, peer, it->slot, frame, frame_len);
-			rx_flush_tun(b); /* the frame lives until the next add */
-		}
-		break;
-	case WS_MSG_DISCONNECT:
-		ws_inbox_push(&b->dev->inbox, WS_INBOX_DISCONNECT, peer, it->slot, NULL,
-			      &it->slot->entry.index, sizeof(uint32_t));
-		break;
-	default: /* keepalive: accounting is all */
-		break;
 	}
+	if (info.channel == WS_CHANNEL_CONTROL) {
+		if (!ws_inbox_push_control(&dev->inbox, peer, slot, frame, len, &info))
+			atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
+		return;
+	}
+	if (info.channel != WS_CHANNEL_DATA) {
+		WS_DROP(dev, drop_rx_unknown_channel);
+		atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
+		return;
+	}
+	ws_frame_iter_init(&it, &info);
+	while (ws_frame_iter_next(&it, &ev)) {
+		if (ev.type != WS_EVENT_IP_PACKET) {
+			WS_DROP(dev, drop_rx_unknown_event);
+			atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
+			continue;
+		}
+		if (ws_allowedips_lookup_packet_src(&dev->aips, ev.payload, ev.len) != peer) {
+			WS_DROP(dev, drop_rx_source);
+			atomic_fetch_add_explicit(&peer->stats.rx_dropped, 1, memory_order_relaxed);
+			continue;
+		}
+		if (dev->vnet) {
+			if (ws_gro_add(&b->gro, ev.payload, ev.len) == -ENOSPC) {
+				rx_flush_gro(b);
+				ws_gro_add(&b->gro, ev.payload, ev.len);
+			}
+			continue;
+		}
+		if (b->n_tun == RX_TUN_MAX)
+			rx_flush_tun(b);
+		b->tun[b->n_tun].data = (uint8_t *)ev.payload;
+		b->tun[b->n_tun].len = (uint32_t)ev.len;
+		b->tun[b->n_tun].cap = (uint32_t)ev.len;
+		b->n_tun++;
+	}
+}
+
+static void rx_flush_tun(struct rx_batch *b)
+{
+	unsigned done = 0;
+
+	if (b->dev->vnet) {
+		rx_flush_gro(b);
+		return;
+	}
+
+	while (done < b->n_tun) {
+		unsigned dropped = 0;
+		int r = ws_tun_write_batch(b->dev->tun_fd, b->tun + done, (int)(b->n_tun - done), &dropped);
+
+		if (dropped)
+			WS_DROP_N(b->dev, drop_rx_tun_refused, dropped);
+		if (r <= 0) { /* the kernel refuses: nothing better to do than drop */
+			WS_DROP_N(b->dev, drop_rx_tun_refused, b->n_tun - done);
+			break;
+		}
+		done += (unsigned)r;
+	}
+	b->n_tun = 0;
+}
+
+/* Offloads on: every GRO item goes to the TUN behind its virtio-net header. */
+static void rx_flush_gro(struct rx_batch *b)
+{
+	for (size_t i = 0; i < ws_gro_count(&b->gro); i++) {
+		uint8_t hdr[WS_VNET_HDR_LEN];
+		struct ws_vnet_hdr h;
+		const uint8_t *pkt;
+		size_t len;
+		struct iovec iov[2];
+
+		if (ws_gro_item(&b->gro, i, &h, &pkt, &len))
+			break;
+		ws_vnet_hdr_encode(&h, hdr);
+		iov[0] = (struct iovec){.iov_base = hdr, .iov_len = sizeof(hdr)};
+		iov[1] = (struct iovec){.iov_base = (void *)pkt, .iov_len = len};
+		if (writev(b->dev->tun_fd, iov, 2) < 0) /* the kernel refuses it (or its queue is full) */
+			WS_DROP(b->dev, drop_rx_tun_refused);
+	}
+	ws_gro_reset(&b->gro);
 }
 
 static void rx_process(struct rx_batch *b, unsigned n, uint64_t now)

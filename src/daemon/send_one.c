@@ -21,49 +21,16 @@
 #include "daemon/slots.h"
 #include "os/clock.h"
 
-/* The socket and kernel name for a destination (v4 goes v4-mapped on a dual-stack socket). */
-static int pick(const struct ws_device *dev, const struct sockaddr_storage *to,
-		struct sockaddr_storage *name, socklen_t *len)
-{
-	const struct ws_udp *u = &dev->udp;
-
-	if (to->ss_family == AF_INET6 && u->fd[WS_UDP_SOCK6] >= 0) {
-		memcpy(name, to, sizeof(struct sockaddr_in6));
-		*len = sizeof(struct sockaddr_in6);
-		return u->fd[WS_UDP_SOCK6];
-	}
-	if (to->ss_family != AF_INET)
-		return -EAFNOSUPPORT;
-	if (u->fd[WS_UDP_SOCK4] >= 0) {
-		memcpy(name, to, sizeof(struct sockaddr_in));
-		*len = sizeof(struct sockaddr_in);
-		return u->fd[WS_UDP_SOCK4];
-	}
-	if (u->dual) {
-		const struct sockaddr_in *v4 = (const struct sockaddr_in *)to;
-		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)name;
-
-		memset(v6, 0, sizeof(*v6));
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = v4->sin_port;
-		v6->sin6_addr.s6_addr[10] = v6->sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&v6->sin6_addr.s6_addr[12], &v4->sin_addr, 4);
-		*len = sizeof(*v6);
-		return u->fd[WS_UDP_SOCK6];
-	}
-	return -EAFNOSUPPORT;
-}
-
 int ws_device_send_one(struct ws_device *dev, const void *buf, size_t len,
 		       const struct sockaddr_storage *to)
 {
-	struct sockaddr_storage name;
+	struct sockaddr_in6 name;
 	socklen_t name_len;
-	int fd = pick(dev, to, &name, &name_len);
+	int s = ws_udp_dest(&dev->udp, to, &name, &name_len);
 
-	if (fd < 0)
-		return fd;
-	if (sendto(fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&name, name_len) < 0)
+	if (s < 0)
+		return s;
+	if (sendto(dev->udp.fd[s], buf, len, MSG_DONTWAIT, (struct sockaddr *)&name, name_len) < 0)
 		return -errno;
 	return 0;
 }

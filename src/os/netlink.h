@@ -82,6 +82,13 @@ struct ws_nl_rule {
 	int suppress_prefixlen;
 };
 
+struct nlmsghdr;
+
+/* Send a request built by the caller (NLM_F_REQUEST | NLM_F_ACK set) on a
+ * fresh socket and read until the ack, the end of the dump or an error; cb
+ * (may be NULL; libmnl's mnl_cb_t) sees every data message. 0 or -errno. */
+int ws_nl_run(struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
+
 /* --- links ------------------------------------------------------------------ */
 
 /* Look a link up by name (when name != NULL) or else by ifindex. */
@@ -97,8 +104,10 @@ int ws_nl_veth_add(const char *name, const char *peer);
 
 /* --- addresses --------------------------------------------------------------- */
 
-/* Add p (address with its prefix length) to the link; -EEXIST if present. */
-int ws_nl_addr_add(int ifindex, const struct ws_nl_prefix *p);
+/* Add p (address with its prefix length) to the link with IFA_F_* flags
+ * (e.g. IFA_F_NODAD: an IPv6 address usable at once, no duplicate address
+ * detection; 0 for none); -EEXIST if present. */
+int ws_nl_addr_add(int ifindex, const struct ws_nl_prefix *p, uint32_t flags);
 int ws_nl_addr_del(int ifindex, const struct ws_nl_prefix *p);
 /* Addresses of one link (ifindex 0: every link), family AF_UNSPEC for both. */
 int ws_nl_addr_list(int ifindex, int family, struct ws_nl_addr *out, int max);

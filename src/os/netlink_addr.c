@@ -10,7 +10,7 @@
 /* ip(8) puts the address in both IFA_LOCAL and IFA_ADDRESS: on a
  * point-to-point link (TUN) that makes a plain prefix route, no peer. */
 static int addr_modify(uint16_t type, uint16_t flags, int ifindex,
-		       const struct ws_nl_prefix *p)
+		       const struct ws_nl_prefix *p, uint32_t ifa_flags)
 {
 	char buf[WS_NL_REQ_BYTES];
 	struct ifaddrmsg *ifa;
@@ -24,19 +24,22 @@ static int addr_modify(uint16_t type, uint16_t flags, int ifindex,
 	ifa->ifa_prefixlen = p->plen;
 	ifa->ifa_index = (uint32_t)ifindex;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_flags = (uint8_t)ifa_flags;
 	mnl_attr_put(nlh, IFA_LOCAL, len, p->addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, len, p->addr);
+	if (ifa_flags)	/* the 32-bit flags: ifa_flags holds only the low 8 */
+		mnl_attr_put_u32(nlh, IFA_FLAGS, ifa_flags);
 	return ws_nl_run(nlh, NULL, NULL);
 }
 
-int ws_nl_addr_add(int ifindex, const struct ws_nl_prefix *p)
+int ws_nl_addr_add(int ifindex, const struct ws_nl_prefix *p, uint32_t flags)
 {
-	return addr_modify(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, p);
+	return addr_modify(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, p, flags);
 }
 
 int ws_nl_addr_del(int ifindex, const struct ws_nl_prefix *p)
 {
-	return addr_modify(RTM_DELADDR, 0, ifindex, p);
+	return addr_modify(RTM_DELADDR, 0, ifindex, p, 0);
 }
 
 struct addr_dump {

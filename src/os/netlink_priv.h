@@ -19,10 +19,6 @@ enum ws_nl_priv_consts {
 struct nlmsghdr *ws_nl_msg(char *buf, uint16_t type, uint16_t flags, void **hdr,
 			   size_t hdr_len);
 
-/* Send nlh on a fresh socket and read until the ack, the end of the dump or
- * an error; cb (may be NULL) sees every data message. 0 or -errno. */
-int ws_nl_run(struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
-
 /* Collect the attributes after a family header of hdr_len bytes into
  * tb[0..max] (later duplicates win). -EINVAL when nlh is too short. */
 int ws_nl_parse(const struct nlmsghdr *nlh, size_t hdr_len,

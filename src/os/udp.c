@@ -280,10 +280,8 @@ int ws_udp_recv_batch(struct ws_udp *u, struct ws_udp_msg *msgs, int n)
 
 /* ---- sending ------------------------------------------------------------ */
 
-/* Pick the socket for a destination and write the kernel's name for it.
- * Returns the socket slot or -errno for an address we cannot send to. */
-static int udp_tx_name(const struct ws_udp *u, const struct sockaddr_storage *dst,
-		       struct sockaddr_in6 *name, socklen_t *namelen)
+int ws_udp_dest(const struct ws_udp *u, const struct sockaddr_storage *dst,
+		struct sockaddr_in6 *name, socklen_t *namelen)
 {
 	const struct sockaddr_in *d4 = (const struct sockaddr_in *)dst;
 	const struct sockaddr_in6 *d6 = (const struct sockaddr_in6 *)dst;
@@ -306,7 +304,7 @@ static int udp_tx_name(const struct ws_udp *u, const struct sockaddr_storage *ds
 		return -EAFNOSUPPORT;
 	}
 	memset(name, 0, sizeof(*name));
-	if (u->dual) {	/* IPv4 over the dual-stack socket: ::ffff:a.b.c.d */
+	if (u->dual && u->fd[WS_UDP_SOCK6] >= 0) {	/* IPv4 over the dual-stack socket: ::ffff:a.b.c.d */
 		name->sin6_family = AF_INET6;
 		name->sin6_port = d4->sin_port;
 		name->sin6_addr.s6_addr[10] = 0xff;
@@ -346,7 +344,7 @@ static void udp_tx_prepare(struct ws_udp *u, struct ws_udp_msg *msgs, int n)
 
 	for (int i = 0; i < n; i++) {
 		struct msghdr *mh = &v->hdr[i].msg_hdr;
-		int s = udp_tx_name(u, &msgs[i].addr, &v->name[i], &mh->msg_namelen);
+		int s = ws_udp_dest(u, &msgs[i].addr, &v->name[i], &mh->msg_namelen);
 
 		msgs[i].err = s < 0 ? s : 0;
 		v->sock[i] = (int8_t)(s < 0 ? -1 : s);

@@ -92,6 +92,17 @@ struct ws_udp {
  */
 int ws_udp_open(struct ws_udp *u, uint16_t port, uint32_t fwmark, unsigned int flags);
 
+/*
+ * The socket for a destination and the kernel's name for it, for every send
+ * (batch and single): IPv6 on fd[SOCK6]; IPv4 v4-mapped (::ffff:a.b.c.d) on a
+ * dual-stack fd[SOCK6], else on fd[SOCK4]; a v4-mapped IPv6 destination
+ * without a dual-stack socket goes as plain IPv4 on fd[SOCK4] (a v6-only
+ * socket cannot reach it). Returns the slot (WS_UDP_SOCK4/6) or
+ * -EAFNOSUPPORT when u has no socket for it.
+ */
+int ws_udp_dest(const struct ws_udp *u, const struct sockaddr_storage *dst,
+		struct sockaddr_in6 *name, socklen_t *namelen);
+
 /* Set (or with 0 clear) SO_MARK on every socket of u. Returns 0 or -errno. */
 int ws_udp_set_mark(struct ws_udp *u, uint32_t fwmark);
 
