@@ -27,8 +27,10 @@ endif
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_HDR := $(wildcard src/*/*.h)
 # Fuzzers link only the pure layers, so a core or conf file that reaches into os/ or
-# daemon/ fails the fuzz build.
-FUZZ_LIB_SRC := $(sort $(wildcard src/core/*.c src/conf/*.c))
+# daemon/ fails the fuzz build. Of conf, not conf_load.c (the one conf file that opens
+# files): the config fuzzer runs only the pure parse, so its input cannot name a file
+# that gets opened (make layers checks that no other conf object calls open).
+FUZZ_LIB_SRC := $(sort $(wildcard src/core/*.c) $(filter-out src/conf/conf_load.c,$(wildcard src/conf/*.c)))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -42,7 +44,7 @@ MANS := $(wildcard man/*.[0-9])
 lib_objs = $(patsubst src/%.c,$(1)/obj/src/%.o,$(LIB_SRC))
 fuzz_lib_objs = $(patsubst src/%.c,$(B)/fuzzobj/obj/src/%.o,$(FUZZ_LIB_SRC))
 
-.PHONY: all check check-run bench-deps unit unit-asan fuzz fuzz-smoke vectors-match man-lint layers netns bench bench-smoke \
+.PHONY: all check check-run bench-deps unit unit-asan fuzz fuzz-smoke vectors-match spec-match man-lint layers netns bench bench-smoke \
 	deps demo install clean
 .SUFFIXES:
 .SECONDARY:
@@ -80,9 +82,23 @@ $(B)/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard cmd/$(1)/*.c)) $(B)/libwiresoc
 endef
 $(foreach p,ws wsd wsup,$(eval $(call prog_rule,$(p))))
 
-# Programs' own headers, and the CLI test that includes cmd/ws sources.
+# Programs' own headers, and the CLI test, which links ws's objects (all but main.o:
+# build/cmdws.a) and includes "ws/ws.h" (-Icmd).
 $(foreach p,ws wsd wsup,$(patsubst %.c,$(B)/obj/%.o,$(wildcard cmd/$(p)/*.c))): $(wildcard cmd/*/*.h)
-$(B)/obj/tests/test_ws_cli.o $(B)/asan/obj/tests/test_ws_cli.o: $(wildcard cmd/ws/*.c cmd/ws/*.h)
+$(B)/obj/tests/test_ws_cli.o $(B)/asan/obj/tests/test_ws_cli.o: $(wildcard cmd/ws/*.h)
+$(B)/obj/tests/test_ws_cli.o $(B)/asan/obj/tests/test_ws_cli.o: CPPFLAGS += -Icmd
+$(patsubst %.c,$(B)/asan/obj/%.o,$(wildcard cmd/ws/*.c)): $(wildcard cmd/ws/*.h)
+CMDWS_SRC := $(filter-out cmd/ws/main.c,$(wildcard cmd/ws/*.c))
+$(B)/cmdws.a: $(patsubst %.c,$(B)/obj/%.o,$(CMDWS_SRC))
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(B)/asan/cmdws.a: $(patsubst %.c,$(B)/asan/obj/%.o,$(CMDWS_SRC))
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+# The test harness's headers are named alone ("test.h", "pipe_harness.h"), from tests/fuzz too.
+$(B)/fuzzobj/obj/tests/fuzz/%.o: CPPFLAGS += -Itests
 # The pipeline harness (two devices in one process): unit tests and the pipeline fuzzers.
 PIPE_USERS := tests/pipe_harness tests/test_pipeline tests/test_drops tests/fuzz/fuzz_tx_pipeline tests/fuzz/fuzz_rx_pipeline
 $(foreach d,$(B) $(B)/asan $(B)/fuzzobj,$(patsubst %,$(d)/obj/%.o,$(PIPE_USERS))): tests/pipe_harness.h
@@ -104,11 +120,12 @@ $(B)/tools/%: $(B)/obj/tests/tools/%.o $(B)/libwiresocket.a
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # --- unit tests (optimised and ASan+UBSan) ------------------------------------------
-$(B)/tests/unit: $(patsubst %.c,$(B)/obj/%.o,$(TEST_SRC)) $(B)/libwiresocket.a
+$(B)/tests/unit: $(patsubst %.c,$(B)/obj/%.o,$(TEST_SRC)) $(B)/cmdws.a $(B)/libwiresocket.a
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
-$(B)/asan/tests/unit: $(patsubst %.c,$(B)/asan/obj/%.o,$(TEST_SRC)) $(B)/asan/libwiresocket.a
+$(B)/asan/tests/unit: $(patsubst %.c,$(B)/asan/obj/%.o,$(TEST_SRC)) $(B)/asan/cmdws.a \
+		$(B)/asan/libwiresocket.a
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
@@ -124,6 +141,14 @@ vectors-match:
 		cmp tests/vectors/wiresocket-v1-vectors.json ../shared/vectors/wiresocket-v1-vectors.json && \
 		echo "vectors: identical to ../shared/vectors"; \
 	else echo "vectors: ../shared/vectors not present, using tests/vectors"; fi
+
+# The protocol documents in docs/spec are kept byte-identical to the shared copy too.
+spec-match:
+	@if [ -d ../shared/spec ]; then \
+		cmp docs/spec/wiresocket-v1.md ../shared/spec/wiresocket-v1.md && \
+		cmp docs/spec/DECISIONS.md ../shared/spec/DECISIONS.md && \
+		echo "spec: identical to ../shared/spec"; \
+	else echo "spec: ../shared/spec not present, using docs/spec"; fi
 
 # --- fuzzing (libFuzzer) -------------------------------------------------------------
 $(B)/fuzz/%: $(B)/fuzzobj/obj/tests/fuzz/%.o $(fuzz_lib_objs)
@@ -157,9 +182,10 @@ fuzz-smoke: $(FUZZERS)
 	$(call run_fuzzers,$(FUZZ_SMOKE_SECONDS))
 
 # --- layers: the include rules of docs/architecture.md (and core's symbols) -------------
-layers: $(patsubst src/%.c,$(B)/obj/src/%.o,$(wildcard src/core/*.c src/os/*.c src/daemon/*.c))
+layers: $(patsubst src/%.c,$(B)/obj/src/%.o,$(wildcard src/core/*.c src/conf/*.c src/os/*.c src/daemon/*.c))
 	@bash scripts/check-layers.sh $(B)
-	@bash scripts/check-cycles.sh $(B) core os daemon
+	@bash scripts/check-cycles.sh $(B) core conf os daemon
+	@bash scripts/check-docs.sh
 
 # --- everything ----------------------------------------------------------------------
 man-lint:
@@ -175,7 +201,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) check-run
 
-check-run: vectors-match layers unit unit-asan completion-test fuzz-smoke man-lint netns deb-check bench-smoke
+check-run: vectors-match spec-match layers unit unit-asan completion-test fuzz-smoke man-lint netns deb-check bench-smoke
 	@echo "check: all passed"
 
 bench: all

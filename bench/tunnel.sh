@@ -641,7 +641,7 @@ report() {
 	for c in "${RAN[@]}"; do echo "- $c: $("ver_${c//-/_}")"; done
 }
 
-# The brief's targets, against the medians (informational: never a pass/fail).
+# wiresocket's performance targets (docs/performance.md), against the medians (informational: never a pass/fail).
 targets() {
 	local w g r
 	echo "Targets (informational):"

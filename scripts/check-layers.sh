@@ -9,11 +9,14 @@
 #           core/crypto.c; its objects call no libc function outside CORE_LIBC
 #           (no syscall: no clock, thread, file, socket, DNS) and no ws_ function
 #           that core does not define
-#   conf    includes conf and core
+#   conf    includes conf and core; of its objects only conf_load.o opens or
+#           reads a file
 #   os      includes os and core
 #   daemon  includes daemon, os, conf and core
 #   cmd/ws, cmd/wsup never include daemon/ headers
-#   every include of a src header names its folder ("core/noise.h", -Isrc only)
+#   every include of a src header names its folder ("core/noise.h", -Isrc only);
+#   outside src/ no include climbs out of its folder ("../x"): a test harness
+#   header is named alone ("test.h"), a program's as "ws/ws.h" (-Icmd)
 set -u
 B=${1:-build}
 fail=0
@@ -86,6 +89,7 @@ while IFS= read -r f; do
 		[ "$kind" = q ] || continue
 		case $path in
 		*src/*) err "$f: \"$path\": with -Isrc, name the layer (\"core/x.h\")"; continue;;
+		../*|*/../*) err "$f: \"$path\": no relative path (\"core/x.h\" from src, \"test.h\" from tests, \"ws/ws.h\" from cmd)"; continue;;
 		esac
 		base=${path##*/}
 		if [ "$path" = "$base" ] && [ ! -e "$(dirname "$f")/$base" ] && ls src/*/"$base" >/dev/null 2>&1; then
@@ -117,6 +121,17 @@ else
 		done
 	done
 fi
+
+# Conf: only conf_load.c opens files, so the parse (and the config fuzzer, which
+# links conf without conf_load.o) cannot open a path its input names.
+CONF_FILE_CALLS='^(open|open64|openat|openat64|fopen|fopen64|creat|stat|fstat|lstat|read|mmap)$'
+for o in "$B"/obj/src/conf/*.o; do
+	[ -e "$o" ] && [ "${o##*/}" != conf_load.o ] || continue
+	for sym in $(nm -u "$o" | awk '{print $2}'); do
+		[[ $sym =~ $CONF_FILE_CALLS ]] &&
+			err "src/conf/$(basename "$o" .o).c: calls $sym (only conf_load.c opens or reads files)"
+	done
+done
 
 if [ $fail -ne 0 ]; then
 	echo "layers: FAILED (rules: scripts/check-layers.sh, docs/architecture.md)" >&2

@@ -650,8 +650,14 @@ static void test_error_private_key_sources(void)
 	expect_error("[Interface]\nPrivateKey = " K0 "\nPrivateKeyFile = /x\n",
 		     "t.conf:3: PrivateKeyFile: PrivateKey is already set on line 2; give only one "
 		     "of them '/x'");
+	/* The parse ends before the key file is read: its errors come first. */
 	expect_error("[Interface]\nPrivateKeyFile = /nonexistent/wiresocket.key\nPrivateKey = "
 		     K0 "\n",
+		     "t.conf:3: PrivateKey: PrivateKeyFile is already set on line 2; give only one "
+		     "of them");
+	expect_error("[Interface]\nPrivateKeyFile = /nonexistent/wiresocket.key\nMTU = 9\n",
+		     "t.conf:3: MTU: '9' is not an MTU (1280-65535, or 0 for the default)");
+	expect_error("[Interface]\nPrivateKeyFile = /nonexistent/wiresocket.key\n",
 		     "t.conf:2: PrivateKeyFile: cannot open '/nonexistent/wiresocket.key': No such "
 		     "file or directory");
 	expect_error("[Interface]\nPrivateKeyFile = wg0.key\n",
@@ -762,6 +768,57 @@ static void test_files_and_permissions(void)
 	snprintf(want, sizeof(want), "%s: cannot read: No such file or directory", conf);
 	CU_ASSERT_TRUE(str_is(e.msg, want));
 	unlink(key);
+	CU_ASSERT_EQUAL(rmdir(tmpdir), 0);
+}
+
+/* The parse only records a PrivateKeyFile; ws_conf_load_key_file reads it after,
+ * and its messages name the config file and the line the key is set on. */
+static void test_key_file_after_parse(void)
+{
+	static const char text[] = "[Interface]\nListenPort = 1\n\n# the key\n"
+				   "PrivateKeyFile = /nonexistent/wiresocket.key\n";
+	char conf[96], want[512];
+	struct ws_conf c;
+	struct ws_conf_error e;
+
+	CU_ASSERT_EQUAL_FATAL(ws_conf_parse_buffer(&c, "p.conf", text, strlen(text), &e), 0);
+	CU_ASSERT_STRING_EQUAL(e.msg, "");
+	CU_ASSERT_STRING_EQUAL(c.private_key_file, "/nonexistent/wiresocket.key");
+	CU_ASSERT_EQUAL(c.private_key_file_line, 5);
+	CU_ASSERT_FALSE(c.has_private_key);
+	CU_ASSERT_EQUAL(c.listen_port, 1);
+	CU_ASSERT_EQUAL(ws_conf_load_key_file(&c, &e), -ENOENT);
+	CU_ASSERT_TRUE(str_is(e.msg, "p.conf:5: PrivateKeyFile: cannot open "
+			      "'/nonexistent/wiresocket.key': No such file or directory"));
+	CU_ASSERT_EQUAL(e.line, 5);
+	CU_ASSERT_FALSE(c.has_private_key);
+	ws_conf_free(&c);
+
+	/* Through ws_conf_load_file: the config's own path and the line. */
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ws-conf-test-XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(tmpdir));
+	snprintf(conf, sizeof(conf), "%s/wg1.conf", tmpdir);
+	write_file(conf, text, 0600);
+	CU_ASSERT_EQUAL(ws_conf_load_file(&c, conf, &e), -ENOENT);
+	snprintf(want, sizeof(want), "%s:5: PrivateKeyFile: cannot open "
+		 "'/nonexistent/wiresocket.key': No such file or directory", conf);
+	CU_ASSERT_TRUE(str_is(e.msg, want));
+	CU_ASSERT_EQUAL(e.line, 5);
+	CU_ASSERT_PTR_NULL(c.source);        /* left empty */
+	ws_conf_free(&c);
+	/* A directory: opened, then refused, same form. */
+	snprintf(want, sizeof(want), "[Interface]\nPrivateKeyFile = %s\n", tmpdir);
+	write_file(conf, want, 0600);
+	CU_ASSERT_EQUAL(ws_conf_load_file(&c, conf, &e), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2: PrivateKeyFile: '%s' is not a regular file", conf,
+		 tmpdir);
+	CU_ASSERT_TRUE(str_is(e.msg, want));
+	ws_conf_free(&c);
+	/* No PrivateKeyFile: nothing to read. */
+	CU_ASSERT_EQUAL_FATAL(ws_conf_parse_buffer(&c, "p.conf", "[Interface]\n", 12, &e), 0);
+	CU_ASSERT_EQUAL(ws_conf_load_key_file(&c, &e), 0);
+	ws_conf_free(&c);
+	unlink(conf);
 	CU_ASSERT_EQUAL(rmdir(tmpdir), 0);
 }
 
@@ -1059,6 +1116,7 @@ WS_SUITE(conf)
 	WS_ADD(suite, test_error_private_key_sources);
 	WS_ADD(suite, test_validate);
 	WS_ADD(suite, test_files_and_permissions);
+	WS_ADD(suite, test_key_file_after_parse);
 	WS_ADD(suite, test_limits);
 	WS_ADD(suite, test_value_parsers);
 	WS_ADD(suite, test_mtu_defaults);

@@ -6,9 +6,10 @@
  * whole commands against a fake daemon (a socketpair whose reply is queued
  * before ws writes its request). No real daemon, no network.
  *
- * The tool's files are compiled into this test (all but cmd/ws/main.c).
+ * The tool's objects (all of cmd/ws but main.c) are linked into the test.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -17,15 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../cmd/ws/call.c"
-#include "../cmd/ws/key.c"
-#include "../cmd/ws/link.c"
-#include "../cmd/ws/model.c"
-#include "../cmd/ws/peer.c"
-#include "../cmd/ws/print.c"
-#include "../cmd/ws/show.c"
-#include "../cmd/ws/ws.c"
+#include "conf/conf.h"
+#include "core/crypto.h"
 #include "test.h"
+#include "ws/ws.h"
 
 #define PRIV "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
 #define PUB "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="
@@ -268,7 +264,7 @@ static void run_ws(struct run *r, struct fake *f, const char *in, const char *ru
 	ws_cli_init(&cli, input ? input : stdin, out, err);
 	cli.now = NOW;
 	cli.connect = f ? fake_connect : no_connect;
-	resolve_endpoint = fake_resolve;
+	cli.resolve = fake_resolve;
 	cli.connect_ctx = f;
 	if (run_dir)
 		cli.run_dir = run_dir;

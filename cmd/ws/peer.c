@@ -16,9 +16,6 @@
 #include "os/resolver.h"
 #include "ws.h"
 
-/* How an endpoint name is checked (tests substitute a fake DNS). */
-static ws_resolver_fn *resolve_endpoint = ws_resolver_lookup;
-
 void ws_peer_help(FILE *f)
 {
 	fprintf(f,
@@ -203,7 +200,7 @@ static int check_endpoint(struct ws_cli *cli, const struct ws_peer_args *a, cons
 
 	if (!a->has_endpoint || a->endpoint.family)
 		return 0;
-	ret = resolve_endpoint(&ss, a->endpoint.host, a->endpoint.port);
+	ret = cli->resolve(&ss, a->endpoint.host, a->endpoint.port);
 	if (!ret)
 		return 0;
 	return ws_cli_fail(cli, "peer %s: endpoint '%s' does not resolve (%s); nothing was changed",

@@ -15,6 +15,7 @@ void ws_cli_init(struct ws_cli *cli, FILE *in, FILE *out, FILE *err)
 	cli->out = out;
 	cli->err = err;
 	cli->run_dir = WS_RUN_DIR;
+	cli->resolve = ws_resolver_lookup;
 }
 
 int ws_cli_fail(struct ws_cli *cli, const char *fmt, ...)

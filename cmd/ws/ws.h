@@ -30,6 +30,7 @@
 #include "core/crypto.h"
 #include "core/ipc.h"
 #include "os/ipc_sock.h"
+#include "os/resolver.h"
 
 #define WS_CLI_VERSION "0.1.0"
 
@@ -44,6 +45,9 @@ struct ws_cli {
 	 * default; tests substitute a fake daemon. */
 	int (*connect)(void *ctx, const char *ifname);
 	void *connect_ctx;
+	/* How `peer add/set` checks an endpoint name: ws_resolver_lookup;
+	 * tests substitute a fake DNS. */
+	ws_resolver_fn *resolve;
 	unsigned errors;              /* errors printed while going through all interfaces */
 };
 

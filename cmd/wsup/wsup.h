@@ -37,7 +37,7 @@ enum wsup_consts {
 	WSUP_PATH_MAX = 108,             /* a /run/wiresocket path (sun_path size) */
 	WSUP_STATE_LINE_MAX = 512,       /* longest journal line we write or read */
 	WSUP_STATE_MAX_RECS = 1 << 22,   /* bound on journal records read back */
-	WSUP_FULL_TUNNEL_TABLE = 51821,  /* first table tried for a /0 (BRIEF) */
+	WSUP_FULL_TUNNEL_TABLE = 51821,  /* first table tried for a /0 (wsup(8)) */
 	WSUP_STOP_WAIT_MS = 5000,        /* wait for a stopped daemon to go */
 	WSUP_KILL_WAIT_MS = 1000,        /* after SIGKILL */
 };

@@ -13,7 +13,8 @@
  * and indented continuation lines. Section and key names are
  * case-insensitive. Every error names FILE:LINE and the key and quotes the
  * offending value (never a private key). Nothing here prints, resolves names
- * or touches the network; the only I/O is reading the config and key files.
+ * or touches the network; the only I/O is reading the config and key files
+ * (conf_load.c).
  */
 #ifndef WS_CONF_H
 #define WS_CONF_H
@@ -105,6 +106,7 @@ struct ws_conf {
 	bool has_private_key;
 	uint8_t private_key[WS_KEY_LEN];      /* secret: wiped by ws_conf_free */
 	char *private_key_file;               /* absolute path or NULL */
+	unsigned private_key_file_line;       /* the line it is set on, for messages */
 	uint16_t listen_port;                 /* 0 = random */
 	struct ws_conf_prefix *addresses;     /* host bits kept */
 	size_t n_addresses;
@@ -151,6 +153,19 @@ struct ws_conf_error {
 int ws_conf_load_file(struct ws_conf *c, const char *path, struct ws_conf_error *err);
 int ws_conf_load_buffer(struct ws_conf *c, const char *name, const char *buf, size_t len,
 			struct ws_conf_error *err);
+
+/*
+ * The two steps of ws_conf_load_buffer. parse_buffer is pure (it opens no
+ * file, so it is what the config fuzzer runs): a PrivateKeyFile is recorded
+ * in private_key_file and private_key_file_line, has_private_key stays
+ * false. load_key_file then reads it into private_key (0 when the config
+ * names none); its messages are "SOURCE:LINE: PrivateKeyFile: ...". Both
+ * return 0 or -errno with err->msg set; parse_buffer leaves *c empty on
+ * failure, load_key_file leaves *c for the caller to free.
+ */
+int ws_conf_parse_buffer(struct ws_conf *c, const char *name, const char *buf, size_t len,
+			 struct ws_conf_error *err);
+int ws_conf_load_key_file(struct ws_conf *c, struct ws_conf_error *err);
 
 /* Checks a loaded config needs beyond parsing. */
 enum ws_conf_validate_flags {

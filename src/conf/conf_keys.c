@@ -11,7 +11,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "conf/conf_internal.h"
+#include "conf/conf_keys.h"
+#include "conf/conf_util.h"
 #include "core/crypto.h"
 
 enum key_flags {
@@ -70,7 +71,6 @@ static int set_private_key(struct ws_conf_parser *p, const struct key_def *k, co
 static int set_private_key_file(struct ws_conf_parser *p, const struct key_def *k, const char *v)
 {
 	char q[WS_CONF_QUOTE_MAX];
-	int rc;
 
 	if (p->seen[WS_CONF_K_PRIVATE_KEY])
 		return ws_conf_fail(p, -EINVAL, k->name,
@@ -78,13 +78,11 @@ static int set_private_key_file(struct ws_conf_parser *p, const struct key_def *
 				    p->seen[WS_CONF_K_PRIVATE_KEY], ws_conf_quote(q, v, strlen(v)));
 	if (v[0] != '/')
 		return bad(p, k, v, "is not an absolute path");
-	rc = ws_conf_read_key_file(p, v);
-	if (rc)
-		return rc;
+	/* Only recorded: ws_conf_load_key_file reads it after the parse. */
 	p->c->private_key_file = strdup(v);
 	if (!p->c->private_key_file)
 		return ws_conf_fail(p, -ENOMEM, k->name, "out of memory");
-	p->c->has_private_key = true;
+	p->c->private_key_file_line = p->line;
 	return 0;
 }
 

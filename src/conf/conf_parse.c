@@ -15,82 +15,22 @@
  *
  * The first error stops the parse: the handler records it and the reader
  * then returns EOF. The raw line copies and inih's line buffer are wiped.
+ *
+ * The parse is pure: it opens no file. A PrivateKeyFile is only recorded
+ * (path and line); ws_conf_load_key_file (conf_load.c) reads it afterwards.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "conf/conf.h"
-#include "conf/conf_internal.h"
+#include "conf/conf_keys.h"
+#include "conf/conf_util.h"
 #include "core/crypto.h"
-
-
-/* ---- messages ---- */
-
-const char *ws_conf_quote(char out[WS_CONF_QUOTE_MAX], const char *s, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 5 < WS_CONF_QUOTE_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch < 0x20 || ch == 0x7f)
-			o += (size_t)snprintf(out + o, 5, "\\x%02x", ch);
-		else
-			out[o++] = (char)ch;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-static int vfail(struct ws_conf_parser *p, unsigned line, int rc, const char *key,
-		 const char *fmt, va_list ap)
-{
-	struct ws_conf_error *err = p->err;
-	size_t n;
-
-	if (p->rc)
-		return p->rc;
-	p->rc = rc;
-	err->line = line;
-	if (line)
-		n = (size_t)snprintf(err->msg, sizeof(err->msg), "%s:%u: ", p->name, line);
-	else
-		n = (size_t)snprintf(err->msg, sizeof(err->msg), "%s: ", p->name);
-	if (key && n < sizeof(err->msg))
-		n += (size_t)snprintf(err->msg + n, sizeof(err->msg) - n, "%s: ", key);
-	if (n < sizeof(err->msg))
-		vsnprintf(err->msg + n, sizeof(err->msg) - n, fmt, ap);
-	return rc;
-}
-
-int ws_conf_fail(struct ws_conf_parser *p, int rc, const char *key, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	rc = vfail(p, p->line, rc, key, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static int fail_at(struct ws_conf_parser *p, unsigned line, int rc, const char *key,
-		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int fail_at(struct ws_conf_parser *p, unsigned line, int rc, const char *key,
-		   const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	rc = vfail(p, line, rc, key, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 /* ---- mirror of inih 55's line handling ---- */
 
@@ -118,7 +58,7 @@ static size_t find_chars_or_comment(const char *s, size_t len, const char *chars
 static int finish_section(struct ws_conf_parser *p)
 {
 	if (p->sect == WS_CONF_SEC_PEER && !p->seen[WS_CONF_K_PUBLIC_KEY])
-		return fail_at(p, p->sect_line, -EINVAL, "PublicKey", "missing in this [Peer]");
+		return ws_conf_fail_at(p, p->sect_line, -EINVAL, "PublicKey", "missing in this [Peer]");
 	memset(p->seen, 0, sizeof(p->seen));
 	return 0;
 }
@@ -311,22 +251,52 @@ static int handler(void *user, const char *section, const char *name, const char
 }
 
 /* Parse buf into p->c (already empty, with source set). 0 or -errno. */
-int ws_conf_parse(struct ws_conf_parser *p)
+static int parse(struct ws_conf_parser *p)
 {
 	int line;
 
 	if (p->len > WS_CONF_FILE_MAX)
-		return fail_at(p, 0, -E2BIG, NULL, "larger than %d bytes", WS_CONF_FILE_MAX);
+		return ws_conf_fail_at(p, 0, -E2BIG, NULL, "larger than %d bytes", WS_CONF_FILE_MAX);
 	line = ini_parse_stream(reader, p, handler, p);
 	if (!p->rc)
 		check_handled(p);
 	if (!p->rc && line < 0)
-		fail_at(p, 0, -ENOMEM, NULL, "out of memory");
+		ws_conf_fail_at(p, 0, -ENOMEM, NULL, "out of memory");
 	else if (!p->rc && line > 0)
-		fail_at(p, (unsigned)line, -EINVAL, NULL, "line not understood (inih: syntax error)");
+		ws_conf_fail_at(p, (unsigned)line, -EINVAL, NULL,
+				"line not understood (inih: syntax error)");
 	if (!p->rc)
 		finish_section(p);
 	ws_wipe(p->raw, sizeof(p->raw));
 	p->full_value = NULL;
 	return p->rc;
+}
+
+int ws_conf_parse_buffer(struct ws_conf *c, const char *name, const char *buf, size_t len,
+			 struct ws_conf_error *err)
+{
+	struct ws_conf_error scratch;
+	struct ws_conf_parser p;
+	int rc;
+
+	if (!err)
+		err = &scratch;
+	memset(c, 0, sizeof(*c));
+	memset(&p, 0, sizeof(p));
+	ws_conf_error_clear(err);
+	p.c = c;
+	p.err = err;
+	p.name = name;
+	p.buf = buf;
+	p.len = len;
+	c->source = strdup(name);
+	if (!c->source)
+		rc = ws_conf_fail(&p, -ENOMEM, NULL, "out of memory");
+	else
+		rc = parse(&p);
+	free(p.pk_table);
+	ws_wipe(&p, sizeof(p));
+	if (rc)
+		ws_conf_free(c);
+	return rc;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Cryptokey routing (BRIEF "hub with many clients", DECISIONS 26): a table
+ * Cryptokey routing (one hub serving many clients; DECISIONS 26): a table
  * from IP prefixes to peers with longest-prefix match, one path-compressed
  * binary trie per family (the idea of kernel WireGuard's allowedips.c).
  *

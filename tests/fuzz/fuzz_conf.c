@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Config parser fuzzer: arbitrary bytes into ws_conf_load_buffer. A failed
+ * Config parser fuzzer: arbitrary bytes into ws_conf_parse_buffer (the pure
+ * parse: it opens no file, not even a PrivateKeyFile the input names). A failed
  * load must explain itself as "fuzz.conf:..." and never as a disagreement
  * between our line reader and inih; a successful load must survive
- * ws_conf_write -> ws_conf_load_buffer as an equal model.
+ * ws_conf_write -> ws_conf_parse_buffer as an equal model.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ static void round_trip(const struct ws_conf *c)
 
 	if (!f || ws_conf_write(f, c, true) != 0 || fclose(f) != 0)
 		abort();
-	if (ws_conf_load_buffer(&back, "out.conf", out, len, &e) != 0) {
+	if (ws_conf_parse_buffer(&back, "out.conf", out, len, &e) != 0) {
 		fprintf(stderr, "reload failed: %s\n--- written:\n%s", e.msg, out);
 		abort();
 	}
@@ -65,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ws_conf c;
 	struct ws_conf_error e;
 
-	if (ws_conf_load_buffer(&c, "fuzz.conf", (const char *)data, size, &e) != 0) {
+	if (ws_conf_parse_buffer(&c, "fuzz.conf", (const char *)data, size, &e) != 0) {
 		bad_message(e.msg);
 		return 0;
 	}

@@ -45,7 +45,7 @@
 #include "daemon/ctlchan.h"
 #include "os/clock.h"
 #include "os/log.h"
-#include "../pipe_harness.h"
+#include "pipe_harness.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
 

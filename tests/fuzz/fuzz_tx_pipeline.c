@@ -45,7 +45,7 @@
 #include "core/offload.h"
 #include "os/clock.h"
 #include "os/log.h"
-#include "../pipe_harness.h"
+#include "pipe_harness.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
 

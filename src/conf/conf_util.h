@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared between the parts of the config loader (conf_parse.c reads lines
- * through inih, conf_keys.c sets keys in the model, conf_load.c owns files
- * and the model's memory). Not for use outside src/conf_*.c.
+ * The parser's state and what every part of the config reader shares: error
+ * messages ("FILE:LINE: Key: ..."), quoting values for them, and growing the
+ * model's arrays (conf_util.c). Below conf_parse.c (reads lines through
+ * inih), conf_keys.c (sets keys in the model) and conf_load.c (reads files);
+ * it calls none of them. Not for use outside src/conf/.
  */
-#ifndef WS_CONF_INTERNAL_H
-#define WS_CONF_INTERNAL_H
+#ifndef WS_CONF_UTIL_H
+#define WS_CONF_UTIL_H
+
+#include <stdarg.h>
 
 #include "conf/conf.h"
 
@@ -69,23 +73,24 @@ struct ws_conf_parser {
 	size_t pk_size;                      /* power of two, or 0 */
 };
 
-/* Run the parse (conf_parse.c). 0 or -errno with p->err set. */
-int ws_conf_parse(struct ws_conf_parser *p);
 /* Record the first error at the current line; returns rc. key may be NULL. */
 int ws_conf_fail(struct ws_conf_parser *p, int rc, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* The same at a given line (0: no line). */
+int ws_conf_fail_at(struct ws_conf_parser *p, unsigned line, int rc, const char *key,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Write "NAME:LINE: KEY: text" (or "NAME: ..." when line is 0) into err. */
+void ws_conf_error_set(struct ws_conf_error *err, const char *name, unsigned line,
+		       const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void ws_conf_error_vset(struct ws_conf_error *err, const char *name, unsigned line,
+			const char *key, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
+/* No message, no warnings. */
+void ws_conf_error_clear(struct ws_conf_error *err);
 /* s[0..len) for a message: control bytes as \xNN. */
 const char *ws_conf_quote(char out[WS_CONF_QUOTE_MAX], const char *s, size_t len);
-
-/* conf_keys.c: one "name = value" (or continuation) of the current line. */
-int ws_conf_set_key(struct ws_conf_parser *p, const char *name, const char *value);
-/* conf_keys.c: a new, empty peer for a [Peer] header on the current line. */
-int ws_conf_add_peer(struct ws_conf_parser *p);
-
-/* conf_load.c: read a PrivateKeyFile into c->private_key. */
-int ws_conf_read_key_file(struct ws_conf_parser *p, const char *path);
-/* conf_load.c: make room for element n of *arr (elements of size bytes),
- * at most max elements. 0, -E2BIG or -ENOMEM. */
+/* Make room for element n of *arr (elements of size bytes), at most max
+ * elements. 0, -E2BIG or -ENOMEM. */
 int ws_conf_grow(void *arr, size_t n, size_t size, size_t max);
 
 #endif
