@@ -5,8 +5,9 @@ set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev \
 libsodium-dev libb2-dev libmnl-dev libinih-dev libcunit1-dev libjansson-dev libseccomp-dev \
 mandoc iproute2 iputils-ping nftables iperf3 socat procps bc jq"
-# make deb / deb-check: the package build (its Build-Depends) and its lint.
-PKGS="$PKGS debhelper lintian libseccomp-dev"
+# make deb / deb-check: the package build (its Build-Depends), its lint, and what
+# installing it needs (it Depends on adduser, which a minimal Debian lacks).
+PKGS="$PKGS debhelper lintian adduser"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
