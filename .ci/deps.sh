@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev \
 libsodium-dev libb2-dev libmnl-dev libinih-dev libcunit1-dev libjansson-dev libseccomp-dev \
-mandoc iproute2 iputils-ping nftables iperf3 socat procps bc jq"
+mandoc iproute2 iputils-ping nftables iperf3 socat procps bc jq python3"
 # make deb / deb-check: the package build (its Build-Depends), its lint, and what
 # installing it needs (it Depends on adduser, which a minimal Debian lacks).
 PKGS="$PKGS debhelper lintian adduser"
