@@ -67,9 +67,12 @@ stop
 
 ROUND=both-at-once
 start
-n a ping -c 1 -W 2 198.19.0.2 >/dev/null & p1=$!
-n b ping -c 1 -W 2 198.19.0.1 >/dev/null & p2=$!
-wait $p1 $p2
+# Both dial at once: the first packet of one side may go out on the session the
+# other then replaces, so each side sends three and needs one answered.
+n a ping -c 3 -i 0.2 -W 2 198.19.0.2 >/dev/null & p1=$!
+n b ping -c 3 -i 0.2 -W 2 198.19.0.1 >/dev/null & p2=$!
+wait $p1 || fail "round $ROUND: a -> b: no reply"
+wait $p2 || fail "round $ROUND: b -> a: no reply"
 check
 stop
 
